@@ -1,0 +1,28 @@
+# The two commands a new user needs: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-all venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml tools/setup_env.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) bash tools/setup_env.sh
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/vbench run --protocol cross_generator --method sta
+
+test: $(STAMP)
+	$(VPY) -m pytest -q tests
+
+test-all: $(STAMP)
+	$(VPY) -m pytest -q -m "slow or not slow" tests
+
+bench: $(STAMP)
+	$(VPY) tools/bench_eval.py --method sta --config mini
+
+clean:
+	rm -rf $(VENV) vbench_runs .pytest_cache

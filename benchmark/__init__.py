@@ -1,0 +1,2 @@
+"""vbench: benchmark harness for AI-generated video detectors. Kept import-light."""
+__version__ = "0.1.0"

@@ -1,0 +1,51 @@
+"""Import shims for the pinned OpenMMLab stack.
+
+mmaction2 1.2.0's wheel lists ``mmaction.models.localizers.drn`` in its package ``__init__`` but does
+not ship the module, so ``import mmaction.models`` fails. We register a placeholder package before the
+import; building the DRN localizer then raises a clear error instead of the whole import failing.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+import warnings
+from functools import lru_cache
+
+_DRN_PKG = "mmaction.models.localizers.drn"
+
+
+class _MissingDRN:
+    """Stands in for mmaction2's DRN temporal localizer, absent from the 1.2.0 wheel."""
+
+    def __init__(self, *args, **kwargs):
+        raise ImportError("mmaction2 1.2.0 does not ship mmaction/models/localizers/drn; "
+                          "the DRN localizer is unavailable (vbench does not use it).")
+
+
+def _install_drn_placeholder() -> None:
+    if _DRN_PKG in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec(_DRN_PKG) is not None:
+            return  # a wheel that ships the module needs no placeholder
+    except ModuleNotFoundError:
+        pass
+    pkg = types.ModuleType(_DRN_PKG)
+    pkg.__path__ = []  # a package, so that ``.drn.drn`` resolves through sys.modules
+    mod = types.ModuleType(_DRN_PKG + ".drn")
+    mod.DRN = _MissingDRN
+    sys.modules[_DRN_PKG] = pkg
+    sys.modules[_DRN_PKG + ".drn"] = mod
+
+
+@lru_cache(maxsize=None)
+def mmaction_models():
+    """Imports ``mmaction.models`` (registering its modules) and returns mmaction's ``MODELS``."""
+    _install_drn_placeholder()
+    with warnings.catch_warnings():
+        # mmcv-lite has no compiled ops; mmaction2 imports them optionally and warns.
+        warnings.filterwarnings("ignore", message=".*MultiScaleDeformableAttention.*")
+        import mmaction.models  # noqa: F401
+        from mmaction.registry import MODELS
+    return MODELS

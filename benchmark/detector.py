@@ -1,0 +1,132 @@
+"""The one interface every detector implements.
+
+A detector is an mmaction2 recognizer (data_preprocessor + backbone + head) built from a plain-dict
+config through mmaction2's ``MODELS`` registry. Protocols only call the methods below: they never
+reach into the model.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, ClassVar
+
+from benchmark.checkpoint import KeyMap, LoadSummary, load_strict, official_state_dict, read_state_dict
+from benchmark.errors import RegistryError
+
+AGGREGATIONS = ("mean", "max", "median")
+
+
+class Detector:
+    """Base detector: builds the model, loads weights, scores clips.
+
+    Subclasses set `key_map` (official checkpoint names → ours) and `ignore_keys` (official keys that
+    are known to be unused), and may override `forward_logits` when the model is not a recognizer.
+
+    Args:
+        config: a plain dict with ``model`` (an mmaction2 model config), ``input`` (an InputSpec
+            dict) and optional ``score`` (``{"type": "softmax", "fake_index": 1}`` or
+            ``{"type": "sigmoid"}``), ``aggregation`` and ``task``.
+    """
+
+    key_map: ClassVar[KeyMap] = KeyMap()
+    ignore_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: dict[str, Any]):
+        from benchmark.compat import mmaction_models
+        from benchmark.data.spec import InputSpec
+
+        self.config = copy.deepcopy(config)
+        self.spec = InputSpec.from_dict(self.config["input"], origin=f"config {config.get('name')}")
+        self.score_cfg = {"type": "softmax", "fake_index": 1, **self.config.get("score", {})}
+        self.aggregation = self.config.get("aggregation", "mean")
+        if self.aggregation not in AGGREGATIONS:
+            raise RegistryError(f"config {config.get('name')}: aggregation '{self.aggregation}' "
+                                f"is not one of {AGGREGATIONS}")
+        self.model = mmaction_models().build(copy.deepcopy(self.config["model"]))
+        self.model.eval()
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def to(self, device) -> "Detector":
+        self.model.to(device)
+        return self
+
+    # -- weights ---------------------------------------------------------------------------------
+    def load_weights(self, path: str | Path, sha256: str | None = None) -> LoadSummary:
+        """Loads a checkpoint in the official layout (or ours), strictly."""
+        state = read_state_dict(path, sha256=sha256)
+        return load_strict(self.model, state, path, self.key_map, self.ignore_keys)
+
+    def official_state_dict(self) -> dict:
+        """The weights under the official checkpoint's key names."""
+        return official_state_dict(self.model, self.key_map)
+
+    # -- inference -------------------------------------------------------------------------------
+    def normalize(self, clips):
+        """uint8 ``[N, 3, T, H, W]`` → float, normalised by the model's data preprocessor."""
+        pre = self.model.data_preprocessor
+        x = clips.to(self.device, non_blocking=True).float()  # [N, 3, T, H, W]
+        if getattr(pre, "_enable_normalize", False):
+            x = (x - pre.mean) / pre.std
+        return x
+
+    def forward_logits(self, x):
+        """Normalised ``[N, 3, T, H, W]`` → logits ``[N, num_classes]``."""
+        feats, _ = self.model.extract_feat(x[:, None], test_mode=True)  # one view per clip
+        return self.model.cls_head(feats)
+
+    def clip_logits(self, clips):
+        """uint8 clips ``[N, 3, T, H, W]`` → logits ``[N, num_classes]`` (eval, no grad)."""
+        import torch
+
+        self.model.eval()
+        with torch.inference_mode():
+            return self.forward_logits(self.normalize(clips)).float()
+
+    def scores_from_logits(self, logits):
+        """One score per clip in [0, 1], higher = more likely generated."""
+        if self.score_cfg["type"] == "sigmoid":
+            return logits.reshape(len(logits), -1)[:, 0].sigmoid()
+        return logits.softmax(dim=1)[:, self.score_cfg["fake_index"]]
+
+    def clip_scores(self, clips):
+        """uint8 clips ``[N, 3, T, H, W]`` → P(generated) ``[N]``."""
+        return self.scores_from_logits(self.clip_logits(clips))
+
+    def class_probs(self, clips):
+        """uint8 clips → class probabilities ``[N, num_classes]`` (multi-class tasks)."""
+        return self.clip_logits(clips).softmax(dim=1)
+
+    def aggregate(self, clip_scores, video_index, num_videos: int):
+        """Per-clip scores ``[N_clips]`` → per-video scores ``[num_videos]`` by `aggregation`."""
+        return aggregate(clip_scores, video_index, num_videos, self.aggregation)
+
+
+def aggregate(values, index, num_videos: int, how: str = "mean"):
+    """Groups ``values [N]`` by ``index [N]`` (0..num_videos-1) and reduces each group."""
+    import torch
+
+    values, index = values.float(), index.to(values.device).long()
+    if how == "mean":
+        total = torch.zeros(num_videos, device=values.device).index_add_(0, index, values)
+        count = torch.zeros(num_videos, device=values.device).index_add_(0, index, torch.ones_like(values))
+        return total / count.clamp_min(1)
+    if how == "max":
+        out = torch.full((num_videos,), float("-inf"), device=values.device)
+        return out.scatter_reduce(0, index, values, reduce="amax")
+    if how == "median":
+        return torch.stack([values[index == i].median() for i in range(num_videos)])
+    raise ValueError(f"aggregation '{how}' is not one of {AGGREGATIONS}")
+
+
+def build_detector(method: str, config: str = "mini", registry_path: str | None = None) -> Detector:
+    """Builds a registered method's detector from one of its configs (``mini`` or ``paper``)."""
+    from benchmark.registry import registry
+
+    entry = registry(registry_path).get(method)
+    cls = entry.load_class()
+    if not (isinstance(cls, type) and issubclass(cls, Detector)):
+        raise RegistryError(f"{entry.origin}: '{entry.entry_point}' is not a Detector subclass")
+    return cls(entry.config(config))
