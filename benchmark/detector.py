@@ -63,6 +63,17 @@ class Detector:
         """The weights under the official checkpoint's key names."""
         return official_state_dict(self.model, self.key_map)
 
+    # -- training --------------------------------------------------------------------------------
+    def train_batch_transform(self, clips, labels, generator):
+        """Batch-level training augmentation (identity here; e.g. StA's Video-level Blending).
+
+        Args:
+            clips: uint8 ``[N, 3, T, H, W]``.
+            labels: ``[N]`` long.
+            generator: the ``torch.Generator`` that makes the augmentation reproducible.
+        """
+        return clips, labels
+
     # -- inference -------------------------------------------------------------------------------
     def normalize(self, clips):
         """uint8 ``[N, 3, T, H, W]`` → float, normalised by the model's data preprocessor."""

@@ -1,0 +1,119 @@
+"""The ``vbench`` command: ``run``, ``ls``, ``report``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXAMPLES = """examples:
+  vbench run --protocol cross_generator --method sta
+      train StA's mini config on the embedded corpus (built on first use), one model per generator
+  vbench run --protocol cross_generator --method sta --mode leave_one_out
+  vbench run --protocol cross_generator --method sta --config paper \\
+      --data /data/my_videos --weights sta_best.pth --device cuda
+      evaluation only, with the official checkpoint, on a folder of videos
+  vbench ls methods
+  vbench report vbench_runs/cross_generator/*/* --out leaderboard/
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vbench", description="Benchmark harness for "
+                                     "AI-generated and deepfake video detectors.", epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a protocol with a method", epilog=EXAMPLES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--protocol", required=True, help="see `vbench ls protocols`")
+    run.add_argument("--method", required=True, help="see `vbench ls methods`")
+    run.add_argument("--config", default="mini", help="mini (CPU-sized) or paper (published)")
+    run.add_argument("--data", default="vbench-mini",
+                     help="vbench-mini, a manifest .csv, a DeepfakeBench .json or a dataset folder")
+    run.add_argument("--weights", help="evaluate these weights (official layout accepted); no training")
+    run.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    run.add_argument("--out", default="vbench_runs", help="run store directory")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--mode", help="cross_generator: one_vs_all (default) or leave_one_out")
+    run.add_argument("--workers", type=int, default=2, help="decoding workers")
+    run.add_argument("--force", action="store_true", help="recompute even if stored scores exist")
+    run.add_argument("--no-progress", action="store_true")
+    ls = sub.add_parser("ls", help="list methods, protocols or datasets")
+    ls.add_argument("what", choices=("methods", "protocols", "datasets"))
+    report = sub.add_parser("report", help="render one leaderboard over run directories")
+    report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
+    report.add_argument("--out", default="vbench_report", help="output directory")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmark.errors import VBenchError
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("vbench").setLevel(logging.INFO)
+    try:
+        return {"run": _run, "ls": _ls, "report": _report}[args.command](args)
+    except VBenchError as err:
+        print(f"vbench: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from benchmark.runner import RunRequest, execute
+    from benchmark.tables import print_run
+
+    options = {"mode": args.mode} if args.mode else {}
+    request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
+                         data=args.data, weights=args.weights, device=args.device, out=args.out,
+                         seed=args.seed, options=options, workers=args.workers,
+                         progress=not args.no_progress, force=args.force)
+    report = execute(request)
+    print_run(report.parent)
+    print(report)
+    return 0
+
+
+def _ls(args) -> int:
+    if args.what == "methods":
+        from benchmark.registry import registry
+
+        for key, entry in registry().methods.items():
+            paper = entry.paper
+            print(f"{key:12s} {'/'.join(entry.tasks):18s} {', '.join(entry.configs):12s} "
+                  f"{paper.get('title', '')} (arXiv {paper.get('arxiv', '?')})")
+    elif args.what == "protocols":
+        from protocols import describe
+
+        for name, text in describe().items():
+            print(f"{name:18s} {text}")
+    else:
+        from benchmark.data.readers import DATASET_LAYOUTS
+        from benchmark.datasets import DATASETS
+
+        for name, (text, _) in DATASETS.items():
+            print(f"{name:18s} {text}")
+        for name, text in DATASET_LAYOUTS.items():
+            print(f"{'layout:' + name:18s} {text}")
+    return 0
+
+
+def _report(args) -> int:
+    from benchmark.errors import VBenchError
+    from benchmark.report import load_run, render_report
+
+    runs = []
+    for path in args.runs:
+        if not (Path(path) / "run.json").is_file():
+            raise VBenchError(f"{path}: not a run directory (no run.json)")
+        runs.append(load_run(Path(path)))
+    paths = render_report(runs, Path(args.out))
+    for kind, path in paths.items():
+        if kind != "html":
+            print(path)
+    print(paths["html"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""`vbench run`: resolves method, config, data and protocol, runs it in the run store, writes the
+score table, metrics and report."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import UnknownKeyError, VBenchError
+
+log = logging.getLogger("vbench.run")
+
+
+@dataclass
+class RunRequest:
+    """The CLI arguments of one `vbench run`."""
+
+    protocol: str
+    method: str
+    config: str = "mini"
+    data: str = "vbench-mini"
+    weights: str | None = None
+    device: str = "auto"
+    out: str = "vbench_runs"
+    seed: int = 0
+    options: dict[str, str] = field(default_factory=dict)
+    workers: int = 2
+    progress: bool = True
+    force: bool = False
+
+
+@dataclass
+class RunContext:
+    """What a protocol gets: data, a detector factory, training and prediction, the run store."""
+
+    request: RunRequest
+    config: dict[str, Any]
+    manifest: Any
+    run: Any
+    device: str
+    weights_sha256: str | None
+    options: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def weights(self) -> str | None:
+        return self.request.weights
+
+    def make_detector(self):
+        from benchmark.detector import build_detector
+
+        detector = build_detector(self.request.method, self.request.config).to(self.device)
+        if self.weights:
+            log.info("%s", detector.load_weights(self.weights, sha256=self.weights_sha256))
+        return detector
+
+    def train(self, detector, train_df, val_df, desc: str = "train"):
+        from benchmark.training import train_config, train_detector
+
+        cfg = train_config(self.config)
+        cfg["num_workers"] = self.request.workers
+        result = train_detector(detector, train_df, val_df, cfg, seed=self.request.seed,
+                                progress=self.request.progress, desc=desc)
+        self.timings[desc] = round(result.seconds, 2)
+        log.info("%s: best epoch %d (val AUC %s) of %d", desc, result.best_epoch,
+                 result.best_val_auc, cfg["epochs"])
+        return result
+
+    def predict(self, detector, frame, desc: str = "eval"):
+        from benchmark.inference import predict_videos
+
+        batch = self.config.get("eval", {}).get("batch_size", 8)
+        preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.request.workers,
+                               progress=self.request.progress, desc=desc)
+        self.timings[desc] = round(preds.seconds, 2)
+        table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]]
+        table = table.reset_index(drop=True).merge(preds.table(), on="video_id", how="left")
+        table["method"], table["config"] = self.request.method, self.request.config
+        table["protocol"], table["seed"] = self.request.protocol, self.request.seed
+        table["perturbation"], table["severity"] = "none", 0
+        return table
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VBenchError(f"--device {device}: CUDA is not available on this machine "
+                          f"(torch {torch.__version__}); use --device cpu or auto")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise VBenchError(f"--device must be auto, cpu or cuda[:N], got '{device}'")
+    return device
+
+
+def _options(protocol, given: dict[str, str]) -> dict[str, str]:
+    options = {name: allowed[0] for name, allowed in protocol.OPTIONS.items()}
+    for name, value in given.items():
+        if name not in protocol.OPTIONS:
+            raise UnknownKeyError("protocol option", name, protocol.OPTIONS)
+        if value not in protocol.OPTIONS[name]:
+            raise UnknownKeyError(f"value of option '{name}'", value, protocol.OPTIONS[name])
+        options[name] = value
+    return options
+
+
+def execute(request: RunRequest) -> Path:
+    """Runs (or reuses) one protocol run; returns the HTML report's path."""
+    from benchmark.checkpoint import sha256_file
+    from benchmark.datasets import resolve_data
+    from benchmark.errors import WeightsError
+    from benchmark.registry import registry
+    from benchmark.runs import Run, run_key
+    from protocols import get_protocol
+
+    start = time.perf_counter()
+    protocol = get_protocol(request.protocol)
+    entry = registry().get(request.method)
+    config = entry.config(request.config)
+    options = _options(protocol, request.options)
+    device = resolve_device(request.device)
+    weights_sha = None
+    if request.weights:
+        if not Path(request.weights).is_file():
+            raise WeightsError(f"weights file not found: {request.weights}")
+        weights_sha = sha256_file(request.weights)
+    data_name, manifest = resolve_data(request.data, seed=request.seed)
+    from benchmark.data.manifest import manifest_hash
+
+    key_spec = {"protocol": request.protocol, "options": options, "method": request.method,
+                "config": config, "data": manifest_hash(manifest), "seed": request.seed,
+                "weights": weights_sha}
+    run = Run(Path(request.out), request.protocol, request.method, request.config, run_key(key_spec))
+    ctx = RunContext(request, config, manifest, run, device, weights_sha, options,
+                     timings={"setup": round(time.perf_counter() - start, 2)})
+    with run.logging_to_file():
+        scores = _scores(ctx, protocol, key_spec, data_name)
+        return _finish(ctx, protocol, scores, start)
+
+
+def _scores(ctx: RunContext, protocol, key_spec: dict, data_name: str):
+    import pandas as pd
+
+    from benchmark.runs import atomic_write_json, device_info, git_commit, package_versions
+
+    run, request = ctx.run, ctx.request
+    if run.is_complete() and not request.force:
+        log.info("reusing stored scores of %s (same configuration, data, seed and weights)", run.dir)
+        return pd.read_parquet(run.dir / "scores.parquet")
+    if request.force:
+        for part in (run.dir / "parts").glob("*.parquet"):
+            part.unlink()
+    atomic_write_json(run.info_path, {
+        "run_id": f"{request.protocol}/{request.method}-{request.config}/{run.key}",
+        "status": "running", "protocol": request.protocol, "method": request.method,
+        "config": request.config, "config_dict": ctx.config, "dataset": data_name,
+        "data_source": request.data, "manifest_hash": key_spec["data"], "seed": request.seed,
+        "weights": request.weights, "weights_sha256": ctx.weights_sha256, "options": ctx.options,
+        "versions": package_versions(), "git_commit": git_commit(), "device": ctx.device,
+        "device_info": device_info(ctx.device), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return protocol.score(ctx)
+
+
+def _finish(ctx: RunContext, protocol, scores, start: float) -> Path:
+    from benchmark.report import load_run, render_report
+    import pandas as pd
+
+    from benchmark.runs import atomic_write_frame, atomic_write_json
+
+    run = ctx.run
+    results = protocol.metrics(scores)
+    atomic_write_frame(run.dir / "scores.parquet", scores)
+    atomic_write_json(run.dir / "metrics.json", results)
+
+    metrics = pd.DataFrame(results["rows"])
+    for column, value in (("method", ctx.request.method), ("config", ctx.request.config),
+                          ("protocol", ctx.request.protocol)):
+        metrics.insert(0, column, value)
+    atomic_write_frame(run.dir / "metrics.csv", metrics)
+    info = run.info()
+    ctx.timings["total"] = round(time.perf_counter() - start, 2)
+    if info.get("status") == "complete":  # scores reused: keep the timings of the computing run
+        info["reuse_timings"] = ctx.timings
+    else:
+        info["timings"] = ctx.timings
+    info.update(status="complete", n_videos=int(scores["video_id"].nunique()),
+                n_failed=int(scores.drop_duplicates("video_id")["status"].ne("ok").sum()),
+                summary=results["summary"])
+    atomic_write_json(run.info_path, info)
+    paths = render_report([load_run(run.dir)], run.dir, title=f"vbench: {info['run_id']}")
+    return paths["html"] if "html" in paths else next(iter(paths.values()))
