@@ -43,24 +43,14 @@ def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2
                          shuffle=False, num_workers=num_workers, seed=0)
     with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar:
         for batch in loader:
-            for index, error in zip(*_failed(batch)):
+            for index, (_, error) in zip(batch.failed_indices, batch.failures):
                 errors[index] = error
-            if len(batch.clips):
+            if batch.num_videos:
                 clip_scores = detector.clip_scores(batch.clips)  # [N_clips]
-                video = detector.aggregate(clip_scores, batch.video_index, len(batch.indices))
-                ok = _ok_positions(batch)
-                scores[np.asarray(batch.indices)[ok]] = video.cpu().numpy()[ok]
-                counts = np.bincount(batch.video_index.numpy(), minlength=len(batch.indices))
-                clips_per_video[np.asarray(batch.indices)[ok]] = counts[ok]
-            bar.update(len(batch.indices) + len(batch.failures))
+                video = detector.aggregate(clip_scores, batch.video_index, batch.num_videos)
+                scores[batch.indices] = video.cpu().numpy()
+                clips_per_video[batch.indices] = np.bincount(batch.video_index.numpy(),
+                                                             minlength=batch.num_videos)
+            bar.update(batch.num_videos + len(batch.failures))
     return Predictions(list(manifest["video_id"]), scores, clips_per_video, errors,
                        time.perf_counter() - start)
-
-
-def _failed(batch) -> tuple[list[int], list[str]]:
-    return [i for i, _ in batch.failures], [e for _, e in batch.failures]
-
-
-def _ok_positions(batch) -> np.ndarray:
-    """Positions in ``batch.indices`` of the videos that produced clips."""
-    return np.unique(batch.video_index.numpy())

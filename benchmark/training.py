@@ -60,6 +60,7 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     scheduler = _scheduler(optim, cfg, total_iters=cfg["epochs"] * max(len(loader), 1))
     best = TrainResult(copy.deepcopy(detector.model.state_dict()), -1, None)
     for epoch in range(cfg["epochs"]):
+        loader.dataset.set_epoch(epoch)
         loss = _run_epoch(detector, loader, optim, scheduler, seed + epoch, progress,
                           f"{desc} {epoch + 1}/{cfg['epochs']}")
         val_auc = _validate(detector, val_df, cfg, progress)

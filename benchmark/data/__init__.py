@@ -1,0 +1,1 @@
+"""Datasets: manifests, layout readers, decoding, sampling, clip datasets and the embedded corpus."""

@@ -1,0 +1,217 @@
+"""Clip datasets: manifest rows -> uint8 clips ``[K, 3, T, H, W]``, failures reported, not raised.
+
+Workers ship uint8 bytes; normalisation happens in the model's data preprocessor. Spatial work is
+done with OpenCV on uint8 frames, once per distinct frame (clips may share frames).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from benchmark.data import video as video_io
+from benchmark.data.sampling import sample_clips
+from benchmark.data.spec import InputSpec
+from benchmark.errors import VideoDecodeError
+
+
+def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resizes uint8 frames ``[F, h, w, 3]`` to ``[F, height, width, 3]``."""
+    import cv2
+
+    f, h, w, _ = frames.shape
+    if (h, w) == (height, width):
+        return frames
+    shrink = height * width < h * w
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR  # AREA ~ antialiased downscaling
+    out = np.empty((f, height, width, 3), np.uint8)
+    for i in range(f):
+        cv2.resize(frames[i], (width, height), dst=out[i], interpolation=interp)
+    return out
+
+
+def center_crop_pad(frames: np.ndarray, size: int) -> np.ndarray:
+    """Centre ``size`` square without resizing, zero-padding smaller frames (torchvision CenterCrop).
+
+    Args:
+        frames: uint8 ``[F, H, W, 3]``.
+    """
+    f, h, w, _ = frames.shape
+    if h < size or w < size:
+        ph, pw = max(size - h, 0), max(size - w, 0)
+        padded = np.zeros((f, h + ph, w + pw, 3), np.uint8)
+        padded[:, ph // 2: ph // 2 + h, pw // 2: pw // 2 + w] = frames
+        frames, h, w = padded, h + ph, w + pw
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return frames[:, top: top + size, left: left + size]
+
+
+def spatial(frames: np.ndarray, size: int, mode: str) -> np.ndarray:
+    """Brings uint8 frames ``[F, H, W, 3]`` to ``[F, size, size, 3]``.
+
+    ``short_side_center_crop`` crops the centre square (side = short side) and then resizes it,
+    which is Resize(short side) + CenterCrop up to a sub-pixel offset, for a fraction of the work.
+    """
+    if mode == "center_crop":
+        return center_crop_pad(frames, size)
+    if mode == "resize":
+        return _resize(frames, size, size)
+    _, h, w, _ = frames.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return _resize(frames[:, top: top + side, left: left + side], size, size)
+
+
+class ClipDataset(Dataset):
+    """One item per manifest row: the clips of one video, or the reason it could not be read.
+
+    Items are dicts: ``index``, ``video_id``, ``label``, ``clips`` (uint8 ``[K, 3, T, H, W]`` or
+    None) and ``error`` (None or the reason, e.g. ``"truncated: expected 24 frames, decoded 9"``).
+
+    Args:
+        manifest: rows with ``video_id``, ``path`` and ``label``.
+        spec: the detector's input spec (frames, sampling, clips, size, resize).
+        train: draw random clip offsets (``clips``/``random`` sampling), seeded by
+            (seed, epoch, index) so results do not depend on worker scheduling.
+        seed: base seed for training offsets.
+        transform: callable on the uint8 ``[K, 3, T, H, W]`` tensor of a video (augmentations in
+            training, perturbations in robustness protocols); applied whenever given.
+    """
+
+    def __init__(self, manifest: pd.DataFrame, spec: InputSpec, train: bool = False, seed: int = 0,
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        # plain lists: cheap to index and to pickle into workers
+        self.video_ids = manifest["video_id"].astype(str).tolist()
+        self.paths = manifest["path"].astype(str).tolist()
+        self.labels = [int(v) for v in manifest["label"]]
+        self.spec, self.train, self.seed, self.transform = spec, train, seed, transform
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def set_epoch(self, epoch: int) -> None:
+        """New random offsets per epoch (call before iterating; workers are rebuilt per epoch)."""
+        self.epoch = int(epoch)
+
+    def load_clips(self, index: int) -> torch.Tensor:
+        """Decodes the clips of one video, uint8 ``[K, 3, T, H, W]``; raises `VideoDecodeError`."""
+        spec = self.spec
+        rng = np.random.default_rng((self.seed, self.epoch, index)) if self.train else None
+        video = video_io.open_video(self.paths[index])
+        try:
+            indices = sample_clips(video.num_frames, spec.frames, spec.sampling, spec.num_clips,
+                                   spec.stride, rng)  # [K, T]
+            unique, inverse = np.unique(indices, return_inverse=True)
+            frames = video.read(unique)  # [F, H, W, 3]
+        finally:
+            video.close()
+        frames = spatial(frames, spec.size, spec.resize)  # [F, S, S, 3]
+        clips = frames[inverse.reshape(indices.shape)]  # [K, T, S, S, 3]
+        return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 4, 1, 2, 3)))  # [K, 3, T, S, S]
+
+    def __getitem__(self, index: int) -> dict:
+        clips, error = None, None
+        try:
+            clips = self.load_clips(index)
+        except VideoDecodeError as e:
+            error = e.reason
+        except Exception as e:  # decoders and image codecs raise many types; one file must not stop a run
+            error = f"undecodable: {type(e).__name__}: {e}"
+        if clips is not None and self.transform is not None:
+            clips = self.transform(clips)
+        return {"index": index, "video_id": self.video_ids[index], "label": self.labels[index],
+                "clips": clips, "error": error}
+
+
+@dataclass
+class Batch:
+    """The clips of the videos in a batch that decoded, and the failures of the others.
+
+    Attributes:
+        clips: uint8 ``[N_clips, 3, T, H, W]`` over all decoded videos; ``[0, 3, 0, 0, 0]`` when
+            none decoded, so ``len(batch.clips)`` is the clip count either way.
+        video_index: long ``[N_clips]``, the position of each clip's video in ``video_ids``.
+        indices: dataset index of each decoded video.
+        video_ids: id of each decoded video.
+        labels: long ``[N_videos]``, label of each decoded video.
+        failures: ``(video_id, reason)`` of each video that could not be read.
+        failed_indices: dataset index of each failed video, in the order of ``failures``.
+    """
+
+    clips: torch.Tensor
+    video_index: torch.Tensor
+    indices: list[int]
+    video_ids: list[str]
+    labels: torch.Tensor
+    failures: list[tuple[str, str]]
+    failed_indices: list[int]
+
+    @property
+    def num_videos(self) -> int:
+        """Videos that decoded."""
+        return len(self.video_ids)
+
+    def to(self, device, non_blocking: bool = False) -> "Batch":
+        """A copy with the tensors on ``device``."""
+        return replace(self, clips=self.clips.to(device, non_blocking=non_blocking),
+                       video_index=self.video_index.to(device, non_blocking=non_blocking),
+                       labels=self.labels.to(device, non_blocking=non_blocking))
+
+    def pin_memory(self) -> "Batch":
+        """Called by DataLoader(pin_memory=True)."""
+        return replace(self, clips=self.clips.pin_memory(), video_index=self.video_index.pin_memory(),
+                       labels=self.labels.pin_memory())
+
+
+def collate_clips(items: Sequence[dict]) -> Batch:
+    """Stacks the clips of the decoded items; failed items go to ``failures``."""
+    ok = [item for item in items if item["clips"] is not None]
+    failed = [item for item in items if item["clips"] is None]
+    counts = torch.tensor([item["clips"].shape[0] for item in ok], dtype=torch.long)
+    no_clips = torch.empty((0, 3, 0, 0, 0), dtype=torch.uint8)
+    return Batch(
+        clips=torch.cat([item["clips"] for item in ok]) if ok else no_clips,
+        video_index=torch.repeat_interleave(torch.arange(len(ok)), counts),  # [N_clips]
+        indices=[item["index"] for item in ok],
+        video_ids=[item["video_id"] for item in ok],
+        labels=torch.tensor([item["label"] for item in ok], dtype=torch.long),
+        failures=[(item["video_id"], item["error"]) for item in failed],
+        failed_indices=[item["index"] for item in failed],
+    )
+
+
+def seed_worker(worker_id: int) -> None:
+    """Seeds a loader worker from torch's per-worker seed; one decoder/OpenCV thread per worker."""
+    import cv2
+
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    video_io.set_decode_threads(1)
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0,
+                seed: int = 0, prefetch_factor: int = 2, pin_memory: bool | None = None,
+                drop_last: bool = False) -> DataLoader:
+    """A DataLoader yielding `Batch` objects, deterministic for a given seed.
+
+    Workers decode while the model computes (``prefetch_factor`` batches each). Workers are not
+    persistent, so `ClipDataset.set_epoch` reaches them each epoch. Memory is pinned when CUDA is
+    available unless ``pin_memory`` says otherwise.
+    """
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    options = dict(prefetch_factor=prefetch_factor) if num_workers > 0 else {}
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, drop_last=drop_last,
+        collate_fn=collate_clips, generator=generator, worker_init_fn=seed_worker,
+        persistent_workers=False,
+        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory, **options)
