@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=2, help="decoding workers")
     run.add_argument("--force", action="store_true", help="recompute even if stored scores exist")
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                     help="override config entries, e.g. train.epochs=2 train.optimizer.lr=1e-4")
     ls = sub.add_parser("ls", help="list methods, protocols or datasets")
     ls.add_argument("what", choices=("methods", "protocols", "datasets"))
     report = sub.add_parser("report", help="render one leaderboard over run directories")
@@ -67,11 +69,27 @@ def _run(args) -> int:
     request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
                          data=args.data, weights=args.weights, device=args.device, out=args.out,
                          seed=args.seed, options=options, workers=args.workers,
-                         progress=not args.no_progress, force=args.force)
+                         progress=not args.no_progress, force=args.force,
+                         cfg_options=_cfg_options(args.cfg_options))
     report = execute(request)
     print_run(report.parent)
     print(report)
     return 0
+
+
+def _cfg_options(items: list[str]) -> dict:
+    """``["train.epochs=2"]`` → ``{"train.epochs": 2}`` (values parsed as YAML scalars)."""
+    import yaml
+
+    from benchmark.errors import VBenchError
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise VBenchError(f"--cfg-options expects KEY=VALUE, got '{item}'")
+        options[key] = yaml.safe_load(value)
+    return options
 
 
 def _ls(args) -> int:

@@ -132,12 +132,13 @@ def aggregate(values, index, num_videos: int, how: str = "mean"):
     raise ValueError(f"aggregation '{how}' is not one of {AGGREGATIONS}")
 
 
-def build_detector(method: str, config: str = "mini", registry_path: str | None = None) -> Detector:
-    """Builds a registered method's detector from one of its configs (``mini`` or ``paper``)."""
+def build_detector(method: str, config: str | dict[str, Any] = "mini",
+                   registry_path: str | None = None) -> Detector:
+    """Builds a registered method's detector from a config name (``mini``/``paper``) or dict."""
     from benchmark.registry import registry
 
     entry = registry(registry_path).get(method)
     cls = entry.load_class()
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise RegistryError(f"{entry.origin}: '{entry.entry_point}' is not a Detector subclass")
-    return cls(entry.config(config))
+    return cls(entry.config(config) if isinstance(config, str) else config)

@@ -29,6 +29,7 @@ class RunRequest:
     workers: int = 2
     progress: bool = True
     force: bool = False
+    cfg_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,7 +52,7 @@ class RunContext:
     def make_detector(self):
         from benchmark.detector import build_detector
 
-        detector = build_detector(self.request.method, self.request.config).to(self.device)
+        detector = build_detector(self.request.method, self.config).to(self.device)
         if self.weights:
             log.info("%s", detector.load_weights(self.weights, sha256=self.weights_sha256))
         return detector
@@ -81,6 +82,18 @@ class RunContext:
         table["protocol"], table["seed"] = self.request.protocol, self.request.seed
         table["perturbation"], table["severity"] = "none", 0
         return table
+
+
+def apply_cfg_options(config: dict[str, Any], options: dict[str, Any], origin: str) -> dict:
+    """Sets dotted keys (``train.epochs=1``) in a config, refusing keys the config does not have."""
+    for dotted, value in options.items():
+        node, *path = config, *dotted.split(".")
+        for part in path[:-1]:
+            if not isinstance(node.get(part) if isinstance(node, dict) else None, dict):
+                raise VBenchError(f"--cfg-options {dotted}: '{part}' is not a section of {origin}")
+            node = node[part]
+        node[path[-1]] = value
+    return config
 
 
 def resolve_device(device: str) -> str:
@@ -119,7 +132,8 @@ def execute(request: RunRequest) -> Path:
     start = time.perf_counter()
     protocol = get_protocol(request.protocol)
     entry = registry().get(request.method)
-    config = entry.config(request.config)
+    config = apply_cfg_options(entry.config(request.config), request.cfg_options,
+                               f"config '{request.config}' of {request.method}")
     options = _options(protocol, request.options)
     device = resolve_device(request.device)
     weights_sha = None

@@ -96,12 +96,16 @@ class Run:
         path = self.dir / "run.log"
         handler = logging.FileHandler(path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        handler.setLevel(logging.INFO)
         logger = logging.getLogger("vbench")
+        level = logger.level
+        logger.setLevel(logging.INFO)  # the file keeps INFO even when the console is quieter
         logger.addHandler(handler)
         try:
             yield path
         finally:
             logger.removeHandler(handler)
+            logger.setLevel(level)
             handler.close()
 
 

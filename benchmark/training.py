@@ -97,16 +97,15 @@ def _optim_wrapper(model, cfg):
 
 
 def _scheduler(optim, cfg, total_iters: int):
-    from mmengine.optim import CosineAnnealingLR, LinearLR, ParamScheduler  # noqa: F401
-    from mmengine.optim.scheduler import SequentialLR  # noqa: F401
+    from mmengine.optim import CosineAnnealingLR, LinearLR
 
-    warmup = max(int(cfg.get("warmup_ratio", 0) * total_iters), 0)
+    warmup = min(max(int(cfg.get("warmup_ratio", 0) * total_iters), 0), total_iters - 1)
     schedulers = []
     if warmup:
         schedulers.append(LinearLR(optim, start_factor=0.1, by_epoch=False, begin=0, end=warmup))
     kind = cfg.get("scheduler", "cosine")
     if kind == "cosine":
-        schedulers.append(CosineAnnealingLR(optim, T_max=total_iters - warmup, by_epoch=False,
+        schedulers.append(CosineAnnealingLR(optim, T_max=max(total_iters - warmup, 1), by_epoch=False,
                                             begin=warmup, end=total_iters, eta_min_ratio=0.01))
     elif kind == "linear":
         schedulers.append(LinearLR(optim, start_factor=1.0, end_factor=0.0, by_epoch=False,
@@ -130,7 +129,8 @@ def _run_epoch(detector, loader, optim, schedulers, seed, progress, desc) -> flo
             log_vars = model.train_step(_mmaction_batch(clips, labels, device), optim)
             for sched in schedulers:
                 sched.step()
-            losses.append(float(log_vars["loss"]))
+            loss = log_vars["loss"]
+            losses.append(float(loss.detach() if hasattr(loss, "detach") else loss))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
     return float(np.mean(losses)) if losses else float("nan")
 
@@ -139,7 +139,7 @@ def _mmaction_batch(clips, labels, device) -> dict:
     """uint8 clips ``[N, 3, T, H, W]`` and labels ``[N]`` → mmaction2's ``{inputs, data_samples}``."""
     from mmaction.structures import ActionDataSample
 
-    inputs = clips.to(device).float()[:, None]  # [N, 1 view, 3, T, H, W]
+    inputs = list(clips.to(device)[:, None])  # N x [1 view, 3, T, H, W]; the preprocessor stacks
     samples = [ActionDataSample().set_gt_label(int(label)) for label in labels]
     return {"inputs": inputs, "data_samples": samples}
 

@@ -1,0 +1,1 @@
+"""vbench test suite."""
