@@ -11,6 +11,7 @@ import sys
 import types
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
 _DRN_PKG = "mmaction.models.localizers.drn"
 
@@ -26,11 +27,11 @@ class _MissingDRN:
 def _install_drn_placeholder() -> None:
     if _DRN_PKG in sys.modules:
         return
-    try:
-        if importlib.util.find_spec(_DRN_PKG) is not None:
-            return  # a wheel that ships the module needs no placeholder
-    except ModuleNotFoundError:
-        pass
+    spec = importlib.util.find_spec("mmaction")  # imports only the top-level package
+    if spec is None or spec.origin is None:
+        raise ImportError("mmaction2 is not installed; run `make venv` (requirements.lock pins 1.2.0)")
+    if (Path(spec.origin).parent / "models" / "localizers" / "drn").is_dir():
+        return  # a wheel that ships the module needs no placeholder
     pkg = types.ModuleType(_DRN_PKG)
     pkg.__path__ = []  # a package, so that ``.drn.drn`` resolves through sys.modules
     mod = types.ModuleType(_DRN_PKG + ".drn")
