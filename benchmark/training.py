@@ -19,7 +19,7 @@ log = logging.getLogger("vbench.train")
 
 DEFAULT_TRAIN = {"epochs": 5, "batch_size": 8, "num_workers": 2,
                  "optimizer": {"type": "AdamW", "lr": 5e-4, "weight_decay": 0.05},
-                 "scheduler": "cosine", "warmup_ratio": 0.1, "grad_clip": 1.0}
+                 "scheduler": "cosine", "warmup_ratio": 0.1, "grad_clip": 1.0, "balance": True}
 
 
 @dataclass
@@ -55,12 +55,12 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
 
     set_random_seed(seed)
     start = time.perf_counter()
-    loader = _train_loader(detector, train_df, cfg, seed)
     optim = _optim_wrapper(detector.model, cfg)
-    scheduler = _scheduler(optim, cfg, total_iters=cfg["epochs"] * max(len(loader), 1))
+    epochs = [_train_loader(detector, _epoch_rows(train_df, cfg, seed + e), cfg, seed, e)
+              for e in range(cfg["epochs"])]
+    scheduler = _scheduler(optim, cfg, total_iters=max(sum(len(loader) for loader in epochs), 1))
     best = TrainResult(copy.deepcopy(detector.model.state_dict()), -1, None)
-    for epoch in range(cfg["epochs"]):
-        loader.dataset.set_epoch(epoch)
+    for epoch, loader in enumerate(epochs):
         loss = _run_epoch(detector, loader, optim, scheduler, seed + epoch, progress,
                           f"{desc} {epoch + 1}/{cfg['epochs']}")
         val_auc = _validate(detector, val_df, cfg, progress)
@@ -77,14 +77,32 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     return best
 
 
-def _train_loader(detector, train_df, cfg, seed):
+def _epoch_rows(train_df, cfg, seed: int):
+    """The videos of one epoch: all of them, or with ``balance`` every video of the smaller class
+    plus as many videos of the larger one, drawn anew each epoch (seeded)."""
+    import pandas as pd
+
+    if not cfg.get("balance"):
+        return train_df
+    counts = train_df["label"].value_counts()
+    if len(counts) < 2:
+        return train_df
+    n = int(counts.min())
+    parts = [group.sample(n=n, random_state=seed) if len(group) > n else group
+             for _, group in train_df.groupby("label")]
+    return pd.concat(parts)
+
+
+def _train_loader(detector, rows, cfg, seed: int, epoch: int):
     from benchmark.data.dataset import ClipDataset, make_loader
 
     # One random clip per video and step; evaluation uses the spec's full clip coverage.
     spec = dataclasses.replace(detector.spec, num_clips=1, sampling="random")
-    dataset = ClipDataset(train_df, spec, train=True, seed=seed)
+    dataset = ClipDataset(rows, spec, train=True, seed=seed)
+    dataset.set_epoch(epoch)
     return make_loader(dataset, batch_size=cfg["batch_size"], shuffle=True,
-                       num_workers=cfg["num_workers"], seed=seed, drop_last=len(train_df) > cfg["batch_size"])
+                       num_workers=cfg["num_workers"], seed=seed + epoch,
+                       drop_last=len(rows) > cfg["batch_size"])
 
 
 def _optim_wrapper(model, cfg):

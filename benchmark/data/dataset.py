@@ -35,11 +35,14 @@ def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     return out
 
 
-def center_crop_pad(frames: np.ndarray, size: int) -> np.ndarray:
+def center_crop_pad(frames: np.ndarray, size: int, rng: np.random.Generator | None = None
+                    ) -> np.ndarray:
     """Centre ``size`` square without resizing, zero-padding smaller frames (torchvision CenterCrop).
 
     Args:
         frames: uint8 ``[F, H, W, 3]``.
+        rng: in training, a random square instead of the centre one (RandomCrop), the same for
+            every frame so the clip stays temporally consistent.
     """
     f, h, w, _ = frames.shape
     if h < size or w < size:
@@ -47,18 +50,24 @@ def center_crop_pad(frames: np.ndarray, size: int) -> np.ndarray:
         padded = np.zeros((f, h + ph, w + pw, 3), np.uint8)
         padded[:, ph // 2: ph // 2 + h, pw // 2: pw // 2 + w] = frames
         frames, h, w = padded, h + ph, w + pw
-    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    if rng is None:
+        top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    else:
+        top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
     return frames[:, top: top + size, left: left + size]
 
 
-def spatial(frames: np.ndarray, size: int, mode: str) -> np.ndarray:
+def spatial(frames: np.ndarray, size: int, mode: str, rng: np.random.Generator | None = None
+            ) -> np.ndarray:
     """Brings uint8 frames ``[F, H, W, 3]`` to ``[F, size, size, 3]``.
+
+    With ``rng`` (training), ``center_crop`` takes a random square instead of the centre one.
 
     ``short_side_center_crop`` crops the centre square (side = short side) and then resizes it,
     which is Resize(short side) + CenterCrop up to a sub-pixel offset, for a fraction of the work.
     """
     if mode == "center_crop":
-        return center_crop_pad(frames, size)
+        return center_crop_pad(frames, size, rng)
     if mode == "resize":
         return _resize(frames, size, size)
     _, h, w, _ = frames.shape
@@ -111,7 +120,7 @@ class ClipDataset(Dataset):
             frames = video.read(unique)  # [F, H, W, 3]
         finally:
             video.close()
-        frames = spatial(frames, spec.size, spec.resize)  # [F, S, S, 3]
+        frames = spatial(frames, spec.size, spec.resize, rng)  # [F, S, S, 3]
         clips = frames[inverse.reshape(indices.shape)]  # [K, T, S, S, 3]
         return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 4, 1, 2, 3)))  # [K, 3, T, S, S]
 
@@ -187,14 +196,15 @@ def collate_clips(items: Sequence[dict]) -> Batch:
 
 
 def seed_worker(worker_id: int) -> None:
-    """Seeds a loader worker from torch's per-worker seed; one decoder/OpenCV thread per worker."""
-    import cv2
+    """Seeds a loader worker from torch's per-worker seed; one decoder thread per worker.
 
+    OpenCV is not touched here: reconfiguring its thread pool in a forked child whose parent had
+    used the pool deadlocks (seen in the test suite). `make_loader` stops the pool before forking.
+    """
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
     random.seed(seed)
     torch.set_num_threads(1)
-    cv2.setNumThreads(1)
     video_io.set_decode_threads(1)
 
 
@@ -210,6 +220,12 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_wo
     generator = torch.Generator()
     generator.manual_seed(seed)
     options = dict(prefetch_factor=prefetch_factor) if num_workers > 0 else {}
+    if num_workers > 0:
+        import cv2
+
+        # Forked workers inherit OpenCV's thread pool in whatever state it is; a pool that is not
+        # running cannot hang them, and the workers are the parallelism here.
+        cv2.setNumThreads(1)
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, drop_last=drop_last,
         collate_fn=collate_clips, generator=generator, worker_init_fn=seed_worker,
