@@ -125,7 +125,7 @@ def _smooth_fields(rng: np.random.Generator, count: int, height: int, width: int
     """``count`` random low-frequency 2-D displacement fields [count, 2, H, W], peak about 1."""
     import cv2
 
-    grid = int(rng.integers(5, 10))  # control points per side: wavelength 20-40 px at 112
+    grid = int(rng.integers(5, 10))  # control points per side: 14-28 px apart at 112 px
     coarse = rng.normal(0.0, 1.0, (count, 2, grid, grid)).astype(np.float32)
     fields = np.stack([[cv2.resize(c, (width, height), interpolation=cv2.INTER_CUBIC) for c in pair]
                        for pair in coarse])
