@@ -85,7 +85,8 @@ class CorpusSpec:
     def digest(self, seed: int) -> str:
         """sha256 of everything that determines the bytes of a build."""
         spec = {"dataset": DATASET, "version": VERSION, "seed": seed, **asdict(self),
-                "generators": sorted(CORPUS_GENERATORS), "splits": SPLIT_FRACTIONS}
+                "generators": sorted(CORPUS_GENERATORS), "splits": SPLIT_FRACTIONS,
+                "code": _render_code_digest()}
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
@@ -105,6 +106,15 @@ class VideoJob:
     def rng_key(self) -> list[int]:
         """Seed material: independent of job order, worker count and the other groups' sizes."""
         return [self.seed, zlib.crc32(self.group.encode()), self.index]
+
+
+def _render_code_digest() -> str:
+    """sha256 of the rendering code, so a cached corpus built by older generators is rebuilt."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("corpus_render.py", "corpus_generators.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
