@@ -33,8 +33,8 @@ def run_tables(run_dir: Path) -> str:
              "", "Metrics per (train set, test generator)",
              format_table([h for _, h in COLUMNS],
                           [[_fmt(row.get(k)) for k, _ in COLUMNS] for row in results["rows"]]), ""]
-    summary = results["summary"]
-    parts.append("  ".join(f"{k}={_fmt(v)}" for k, v in summary.items()))
+    counts = {k: info[k] for k in ("n_videos", "n_failed") if k in info}
+    parts.append("  ".join(f"{k}={_fmt(v)}" for k, v in {**results["summary"], **counts}.items()))
     timings = info.get("timings", {})
     if "total" in timings:
         parts.append(f"wall time of the computing run: {timings['total']:.1f} s")

@@ -37,22 +37,21 @@ def _manifest(videos: str | None):
     return read_dataset(videos)
 
 
-def _decode_rate(detector, manifest, batch, workers) -> float:
+def _loader(detector, manifest, batch, workers):
     from benchmark.data.dataset import ClipDataset, make_loader
 
+    return make_loader(ClipDataset(manifest, detector.spec), batch_size=batch, shuffle=False,
+                       num_workers=workers, seed=0)
+
+
+def _decode_rate(detector, manifest, batch, workers) -> float:
     start = time.perf_counter()
-    n = 0
-    for b in make_loader(ClipDataset(manifest, detector.spec), batch_size=batch, shuffle=False,
-                         num_workers=workers, seed=0):
-        n += len(b.indices) + len(b.failures)
+    n = sum(len(b.indices) + len(b.failures) for b in _loader(detector, manifest, batch, workers))
     return n / (time.perf_counter() - start)
 
 
 def _forward_rate(detector, manifest, batch, workers) -> float:
-    from benchmark.data.dataset import ClipDataset, make_loader
-
-    batches = [b for b in make_loader(ClipDataset(manifest, detector.spec), batch_size=batch,
-                                      shuffle=False, num_workers=workers, seed=0)]
+    batches = list(_loader(detector, manifest, batch, workers))
     detector.clip_scores(batches[0].clips)  # warm-up
     start = time.perf_counter()
     n = 0
