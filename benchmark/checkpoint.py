@@ -110,6 +110,10 @@ class KeyMap:
     def to_official(self, key: str) -> str:
         return _apply(self.inverse, key)
 
+    def owns(self, key: str) -> bool:
+        """Whether one of our keys has an official name under this map (some inverse rule matches)."""
+        return any(re.search(pattern, key) for pattern, _ in self.inverse)
+
 
 def _apply(rules: tuple[tuple[str, str], ...], key: str) -> str:
     for pattern, repl in rules:
@@ -171,7 +175,73 @@ def _mismatches(expected: dict, given: dict, key_map: KeyMap) -> str:
     return "; ".join(parts)
 
 
-def official_state_dict(model, key_map: KeyMap | None = None) -> dict:
-    """The model's weights renamed into the official checkpoint layout."""
+def official_state_dict(model, key_map: KeyMap | None = None, only_mapped: bool = False) -> dict:
+    """The model's weights renamed into the official checkpoint layout.
+
+    Args:
+        only_mapped: keep only the keys that ``key_map`` owns (one file of a multi-file release).
+    """
     key_map = key_map or KeyMap()
-    return {key_map.to_official(k): v for k, v in model.state_dict().items()}
+    return {key_map.to_official(k): v for k, v in model.state_dict().items()
+            if not only_mapped or key_map.owns(k)}
+
+
+def resolve_parts(path, parts: Mapping[str, KeyMap], default_files: Mapping[str, str]) -> dict[str, Path]:
+    """The file of each weight part, from ``{part: file}``, ``"part=file,part=file"`` or a folder.
+
+    A folder must hold each part's official file name (``default_files``).
+
+    Raises:
+        WeightsError: a part without a file, an unknown part name, or a missing folder entry.
+    """
+    if isinstance(path, Mapping):
+        files = {str(k): Path(v) for k, v in path.items()}
+    elif "=" in str(path):
+        files = {}
+        for item in str(path).split(","):
+            name, sep, file = item.partition("=")
+            if not sep or not file.strip():
+                raise WeightsError(f"weights '{path}': expected 'part=file' items separated by commas, "
+                                   f"got '{item}'")
+            files[name.strip()] = Path(file.strip())
+    elif Path(path).is_dir():
+        files = {part: Path(path) / default_files[part] for part in parts if part in default_files}
+    else:
+        raise WeightsError(f"weights '{path}': this method is released as {len(parts)} files "
+                           f"({', '.join(parts)}); give 'part=file,...' or a folder holding "
+                           f"{', '.join(default_files.get(p, p) for p in parts)}")
+    unknown = sorted(set(files) - set(parts))
+    missing = sorted(set(parts) - set(files))
+    if unknown or missing:
+        raise WeightsError(f"weights '{path}': parts must be exactly {sorted(parts)}; "
+                           f"unknown: {unknown or 'none'}, missing: {missing or 'none'}")
+    return files
+
+
+def load_parts(model, states: Mapping[str, dict], files: Mapping[str, Path],
+               parts: Mapping[str, KeyMap], ignore: Iterable[str] = ()) -> LoadSummary:
+    """Loads several official files into one model, each through its own `KeyMap`, strictly.
+
+    Every model key must belong to exactly one part (the part whose map `KeyMap.owns` it); each
+    file must hold exactly its part's keys and shapes.
+    """
+    expected = model.state_dict()
+    owners = {k: [p for p, m in parts.items() if m.owns(k)] for k in expected}
+    unowned = [k for k, o in owners.items() if len(o) != 1]
+    if unowned:
+        raise WeightsError(f"model keys owned by no or several weight parts: {_preview(unowned)}")
+    merged, ignored, problems = {}, [], []
+    for part, state in states.items():
+        key_map = parts[part]
+        skip = {k for k in state if any(re.search(p, k) for p in ignore)}
+        ignored += sorted(skip)
+        mapped = {key_map.to_ours(k): v for k, v in state.items() if k not in skip}
+        wanted = {k: v for k, v in expected.items() if owners[k] == [part]}
+        text = _mismatches(wanted, mapped, key_map)
+        if text:
+            problems.append(f"{files[part]} ({part}): {text}")
+        merged.update(mapped)
+    if problems:
+        raise WeightsError("weights do not match the model: " + "; ".join(problems))
+    model.load_state_dict(merged, strict=True)
+    return LoadSummary(", ".join(f"{p}={f}" for p, f in files.items()), len(merged), ignored)

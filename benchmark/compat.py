@@ -3,6 +3,11 @@
 mmaction2 1.2.0's wheel lists ``mmaction.models.localizers.drn`` in its package ``__init__`` but does
 not ship the module, so ``import mmaction.models`` fails. We register a placeholder package before the
 import; building the DRN localizer then raises a clear error instead of the whole import failing.
+
+mmaction2 also imports its VindLU multimodal models whenever ``transformers`` is installed, and they
+use helpers that transformers 5 removed (``apply_chunking_to_forward``). vbench does not use VindLU
+(it uses transformers directly for VideoMAE and X-CLIP), so we switch that import off; building a
+VindLU model then raises mmaction2's own "install the multimodal dependencies" error.
 """
 from __future__ import annotations
 
@@ -44,6 +49,9 @@ def _install_drn_placeholder() -> None:
 def mmaction_models():
     """Imports ``mmaction.models`` (registering its modules) and returns mmaction's ``MODELS``."""
     _install_drn_placeholder()
+    import mmaction.utils.dependency as mm_dependency
+
+    mm_dependency.WITH_MULTIMODAL = False
     with warnings.catch_warnings():
         # mmcv-lite has no compiled ops; mmaction2 imports them optionally and warns.
         warnings.filterwarnings("ignore", message=".*MultiScaleDeformableAttention.*")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
-from benchmark.checkpoint import KeyMap, LoadSummary, load_strict, official_state_dict, read_state_dict
+from benchmark.checkpoint import (KeyMap, LoadSummary, load_parts, load_strict, official_state_dict,
+                                  read_state_dict, resolve_parts)
 from benchmark.errors import RegistryError
 
 AGGREGATIONS = ("mean", "max", "median")
@@ -30,6 +31,10 @@ class Detector:
 
     key_map: ClassVar[KeyMap] = KeyMap()
     ignore_keys: ClassVar[tuple[str, ...]] = ()
+    # Methods released as several files (AIGVDet's RGB and flow nets, GenConViT's ED and VAE):
+    # part name -> KeyMap of that file. The KeyMap's inverse rules say which of our keys the part
+    # holds. Empty: one file, `key_map`.
+    weight_parts: ClassVar[dict[str, KeyMap]] = {}
 
     def __init__(self, config: dict[str, Any]):
         from benchmark.compat import mmaction_models
@@ -54,14 +59,43 @@ class Detector:
         return self
 
     # -- weights ---------------------------------------------------------------------------------
-    def load_weights(self, path: str | Path, sha256: str | None = None) -> LoadSummary:
-        """Loads a checkpoint in the official layout (or ours), strictly."""
+    def load_weights(self, path: str | Path | Mapping[str, str | Path],
+                     sha256: str | Mapping[str, str] | None = None) -> LoadSummary:
+        """Loads a checkpoint in the official layout, strictly.
+
+        Args:
+            path: one file; for a method with `weight_parts`, ``{part: file}``, the string
+                ``"part=file,part=file"``, or a folder holding every part's official file name.
+            sha256: expected digest (``{part: digest}`` for parts).
+        """
+        if self.weight_parts:
+            files = resolve_parts(path, self.weight_parts, self.part_files())
+            digests = sha256 if isinstance(sha256, Mapping) else {}
+            states = {part: read_state_dict(f, sha256=digests.get(part)) for part, f in files.items()}
+            return load_parts(self.model, states, files, self.weight_parts, self.ignore_keys)
         state = read_state_dict(path, sha256=sha256)
         return load_strict(self.model, state, path, self.key_map, self.ignore_keys)
 
+    def part_files(self) -> dict[str, str]:
+        """Official file name of each weight part (from the config's ``weights_files``)."""
+        return dict(self.config.get("weights_files", {}))
+
     def official_state_dict(self) -> dict:
-        """The weights under the official checkpoint's key names."""
+        """The weights under the official checkpoint's key names (``{part: state}`` for parts)."""
+        if self.weight_parts:
+            return {part: official_state_dict(self.model, key_map, only_mapped=True)
+                    for part, key_map in self.weight_parts.items()}
         return official_state_dict(self.model, self.key_map)
+
+    def clip_reader(self, spec=None):
+        """How the data layer turns one video into this detector's clips (runs in workers).
+
+        Args:
+            spec: the input spec to read with (training swaps in one random clip); `spec` if None.
+        """
+        from benchmark.data.dataset import ClipReader
+
+        return ClipReader(spec or self.spec)
 
     # -- training --------------------------------------------------------------------------------
     def train_batch_transform(self, clips, labels, generator):
@@ -107,8 +141,17 @@ class Detector:
         return self.scores_from_logits(self.clip_logits(clips))
 
     def class_probs(self, clips):
-        """uint8 clips → class probabilities ``[N, num_classes]`` (multi-class tasks)."""
-        return self.clip_logits(clips).softmax(dim=1)
+        """uint8 clips → class probabilities ``[N, num_classes]`` (multi-class tasks).
+
+        A sigmoid-scored (one-logit) detector gives ``[1 - p, p]``.
+        """
+        import torch
+
+        logits = self.clip_logits(clips)
+        if self.score_cfg["type"] == "sigmoid":
+            p = self.scores_from_logits(logits)
+            return torch.stack([1 - p, p], dim=1)
+        return logits.softmax(dim=1)
 
     def aggregate(self, clip_scores, video_index, num_videos: int):
         """Per-clip scores ``[N_clips]`` → per-video scores ``[num_videos]`` by `aggregation`."""

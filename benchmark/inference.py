@@ -39,7 +39,8 @@ def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2
     n = len(manifest)
     scores, clips_per_video = np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     errors: list[str | None] = [None] * n
-    loader = make_loader(ClipDataset(manifest, detector.spec, train=False), batch_size=batch_size,
+    loader = make_loader(ClipDataset(manifest, detector.spec, train=False,
+                                     reader=detector.clip_reader()), batch_size=batch_size,
                          shuffle=False, num_workers=num_workers, seed=0)
     with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar:
         for batch in loader:

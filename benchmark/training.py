@@ -98,7 +98,7 @@ def _train_loader(detector, rows, cfg, seed: int, epoch: int):
 
     # One random clip per video and step; evaluation uses the spec's full clip coverage.
     spec = dataclasses.replace(detector.spec, num_clips=1, sampling="random")
-    dataset = ClipDataset(rows, spec, train=True, seed=seed)
+    dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=detector.clip_reader(spec))
     dataset.set_epoch(epoch)
     return make_loader(dataset, batch_size=cfg["batch_size"], shuffle=True,
                        num_workers=cfg["num_workers"], seed=seed + epoch,

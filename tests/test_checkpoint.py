@@ -95,3 +95,64 @@ def test_ignored_keys_are_reported():
     summary = load_strict(Tiny(), sd, "z.pth", KEY_MAP, ignore=[r"^embedder\."])
     assert summary.ignored == ["embedder.unused"]
     assert "ignored 1 unused keys" in str(summary)
+
+
+# -- methods released as several files ----------------------------------------------------------
+class TwoNets(nn.Module):
+    """Like AIGVDet: an RGB and a flow network, each released as its own file with fc as head."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.ModuleDict({"rgb": nn.Linear(3, 4), "flow": nn.Linear(3, 4)})
+        self.cls_head = nn.ModuleDict({"rgb": nn.Linear(4, 1), "flow": nn.Linear(4, 1)})
+
+
+def _part_map(part: str) -> KeyMap:
+    return KeyMap(rules=((r"^fc\.", f"cls_head.{part}."), (r"^net\.", f"backbone.{part}.")),
+                  inverse=((rf"^cls_head\.{part}\.", "fc."), (rf"^backbone\.{part}\.", "net.")))
+
+
+PARTS = {"rgb": _part_map("rgb"), "flow": _part_map("flow")}
+
+
+def _save_parts(model, folder):
+    files = {}
+    for part, key_map in PARTS.items():
+        files[part] = folder / f"{part}.pth"
+        torch.save(official_state_dict(model, key_map, only_mapped=True), files[part])
+    return files
+
+
+def test_parts_round_trip_from_dict_string_and_folder(tmp_path):
+    from benchmark.checkpoint import load_parts, resolve_parts
+
+    source, files = TwoNets(), None
+    files = _save_parts(source, tmp_path)
+    assert set(torch.load(files["rgb"])) == {"fc.weight", "fc.bias", "net.weight", "net.bias"}
+    for given in (files, f"rgb={files['rgb']},flow={files['flow']}", tmp_path):
+        target = TwoNets()
+        resolved = resolve_parts(given, PARTS, {"rgb": "rgb.pth", "flow": "flow.pth"})
+        states = {p: read_state_dict(f) for p, f in resolved.items()}
+        summary = load_parts(target, states, resolved, PARTS)
+        assert summary.loaded == 8
+        for key, value in source.state_dict().items():
+            assert torch.equal(value, target.state_dict()[key]), key
+
+
+def test_parts_errors_name_the_part_and_file(tmp_path):
+    from benchmark.checkpoint import load_parts, resolve_parts
+
+    files = _save_parts(TwoNets(), tmp_path)
+    with pytest.raises(WeightsError, match=r"missing: \['flow'\]"):
+        resolve_parts({"rgb": files["rgb"]}, PARTS, {})
+    with pytest.raises(WeightsError, match="expected 'part=file'"):
+        resolve_parts("rgb=a.pth,flow", PARTS, {})
+    with pytest.raises(WeightsError, match="released as 2 files"):
+        resolve_parts(files["rgb"], PARTS, {})
+    states = {p: read_state_dict(f) for p, f in files.items()}
+    states["flow"]["fc.weight"] = torch.zeros(1, 5)
+    with pytest.raises(WeightsError, match=r"flow\.pth \(flow\).*fc\.weight: file \(1, 5\) vs model \(1, 4\)"):
+        load_parts(TwoNets(), states, files, PARTS)
+    del states["flow"]["fc.weight"]
+    with pytest.raises(WeightsError, match=r"\(flow\): 1 keys missing from the file, first: fc\.weight"):
+        load_parts(TwoNets(), states, files, PARTS)

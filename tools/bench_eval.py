@@ -40,7 +40,7 @@ def _manifest(videos: str | None):
 def _loader(detector, manifest, batch, workers):
     from benchmark.data.dataset import ClipDataset, make_loader
 
-    return make_loader(ClipDataset(manifest, detector.spec), batch_size=batch, shuffle=False,
+    return make_loader(ClipDataset(manifest, detector.spec, reader=detector.clip_reader()), batch_size=batch, shuffle=False,
                        num_workers=workers, seed=0)
 
 

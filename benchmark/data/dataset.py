@@ -76,6 +76,53 @@ def spatial(frames: np.ndarray, size: int, mode: str, rng: np.random.Generator |
     return _resize(frames[:, top: top + side, left: left + side], size, size)
 
 
+class ClipReader:
+    """Reads the clips of one video as the detector's input spec asks: decode, sample, crop/resize.
+
+    Runs inside DataLoader workers, so it holds no model, only plain settings (picklable).
+    Detectors that need more per video (optical flow, face crops) subclass it and return it from
+    `benchmark.detector.Detector.clip_reader`; the output may then have more frames per clip
+    (``T'``), but keeps 3 channels so the data preprocessor normalises every frame alike.
+
+    Args:
+        spec: the input spec (frames, sampling, clips, stride, size, resize).
+    """
+
+    def __init__(self, spec: InputSpec):
+        self.spec = spec
+
+    def frame_indices(self, num_frames: int, rng: np.random.Generator | None) -> np.ndarray:
+        """The frame indices of the clips, ``[K, T]`` (raises `VideoDecodeError` if too short)."""
+        spec = self.spec
+        return sample_clips(num_frames, spec.frames, spec.sampling, spec.num_clips, spec.stride, rng)
+
+    def read_frames(self, path: str, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+        """Decodes the distinct frames the clips need, resized to the spec.
+
+        Returns:
+            frames uint8 ``[F, S, S, 3]`` and ``index`` ``[K, T]`` into them.
+        """
+        video = video_io.open_video(path)
+        try:
+            indices = self.frame_indices(video.num_frames, rng)  # [K, T]
+            unique, inverse = np.unique(indices, return_inverse=True)
+            frames = video.read(unique)  # [F, H, W, 3]
+        finally:
+            video.close()
+        frames = spatial(frames, self.spec.size, self.spec.resize, rng)  # [F, S, S, 3]
+        return frames, inverse.reshape(indices.shape)
+
+    def __call__(self, path: str, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """uint8 clips ``[K, 3, T, S, S]`` of the video at ``path``; raises `VideoDecodeError`."""
+        frames, index = self.read_frames(path, rng)
+        return clips_tensor(frames[index])  # [K, 3, T, S, S]
+
+
+def clips_tensor(clips: np.ndarray) -> torch.Tensor:
+    """uint8 ``[K, T, H, W, 3]`` → contiguous tensor ``[K, 3, T, H, W]``."""
+    return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 4, 1, 2, 3)))
+
+
 class ClipDataset(Dataset):
     """One item per manifest row: the clips of one video, or the reason it could not be read.
 
@@ -90,15 +137,19 @@ class ClipDataset(Dataset):
         seed: base seed for training offsets.
         transform: callable on the uint8 ``[K, 3, T, H, W]`` tensor of a video (augmentations in
             training, perturbations in robustness protocols); applied whenever given.
+        reader: how one video becomes clips; ``ClipReader(spec)`` when None (detectors that need
+            flow or face crops pass their own, see `benchmark.detector.Detector.clip_reader`).
     """
 
     def __init__(self, manifest: pd.DataFrame, spec: InputSpec, train: bool = False, seed: int = 0,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 reader: ClipReader | None = None):
         # plain lists: cheap to index and to pickle into workers
         self.video_ids = manifest["video_id"].astype(str).tolist()
         self.paths = manifest["path"].astype(str).tolist()
         self.labels = [int(v) for v in manifest["label"]]
         self.spec, self.train, self.seed, self.transform = spec, train, seed, transform
+        self.reader = reader if reader is not None else ClipReader(spec)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -110,19 +161,8 @@ class ClipDataset(Dataset):
 
     def load_clips(self, index: int) -> torch.Tensor:
         """Decodes the clips of one video, uint8 ``[K, 3, T, H, W]``; raises `VideoDecodeError`."""
-        spec = self.spec
         rng = np.random.default_rng((self.seed, self.epoch, index)) if self.train else None
-        video = video_io.open_video(self.paths[index])
-        try:
-            indices = sample_clips(video.num_frames, spec.frames, spec.sampling, spec.num_clips,
-                                   spec.stride, rng)  # [K, T]
-            unique, inverse = np.unique(indices, return_inverse=True)
-            frames = video.read(unique)  # [F, H, W, 3]
-        finally:
-            video.close()
-        frames = spatial(frames, spec.size, spec.resize, rng)  # [F, S, S, 3]
-        clips = frames[inverse.reshape(indices.shape)]  # [K, T, S, S, 3]
-        return torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 4, 1, 2, 3)))  # [K, 3, T, S, S]
+        return self.reader(self.paths[index], rng)
 
     def __getitem__(self, index: int) -> dict:
         clips, error = None, None

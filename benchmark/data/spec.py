@@ -10,6 +10,8 @@ from benchmark.errors import DataError, UnknownKeyError
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
+CLIP_MEAN = (122.7709383, 116.7460125, 104.09373615)   # OpenAI CLIP, 0-255 scale
+CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
 RESIZE_MODES = {
     "short_side_center_crop": "scale the short side to `size`, then crop the centre square",
     "center_crop": "crop the centre `size` square without resizing; zero-pad frames that are smaller "
