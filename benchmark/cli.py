@@ -71,9 +71,17 @@ def _run(args) -> int:
                          seed=args.seed, options=options, workers=args.workers,
                          progress=not args.no_progress, force=args.force,
                          cfg_options=_cfg_options(args.cfg_options))
-    report = execute(request)
-    print_run(report.parent)
-    print(report)
+    from benchmark.distributed import shutdown
+
+    try:
+        report = execute(request)
+    except BaseException:
+        shutdown(barrier=False)  # the other ranks may never reach a barrier
+        raise
+    shutdown()
+    if report is not None:  # None on torchrun ranks > 0: rank 0 prints
+        print_run(report.parent)
+        print(report)
     return 0
 
 

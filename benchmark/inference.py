@@ -29,8 +29,35 @@ def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2
                    progress: bool = True, desc: str = "eval") -> Predictions:
     """Scores every video of ``manifest`` (one score per video, aggregated over its clips).
 
-    Videos that cannot be decoded are recorded with their reason; the rest are scored.
+    Videos that cannot be decoded are recorded with their reason; the rest are scored. Under
+    torchrun each rank scores every ``world_size``-th video and all ranks return the full result.
     """
+    from benchmark.distributed import gather, shard, world
+
+    start = time.perf_counter()
+    if world()[1] == 1:
+        preds = _predict(detector, manifest, batch_size, num_workers, progress, desc)
+    else:
+        positions = shard(len(manifest))
+        local = _predict(detector, manifest.iloc[positions], batch_size, num_workers, progress, desc)
+        preds = _merge(len(manifest), list(manifest["video_id"]), gather((positions, local)))
+    preds.seconds = time.perf_counter() - start
+    return preds
+
+
+def _merge(n: int, video_ids: list[str], pieces: list) -> Predictions:
+    """Puts every rank's `Predictions` back at its manifest positions."""
+    score, n_clips = np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    error: list[str | None] = [None] * n
+    for positions, local in pieces:
+        score[positions], n_clips[positions] = local.score, local.n_clips
+        for position, reason in zip(positions, local.error):
+            error[position] = reason
+    return Predictions(video_ids, score, n_clips, error, 0.0)
+
+
+def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bool,
+             desc: str) -> Predictions:
     from tqdm.auto import tqdm
 
     from benchmark.data.dataset import ClipDataset, make_loader

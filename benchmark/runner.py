@@ -54,7 +54,10 @@ class RunContext:
 
         detector = build_detector(self.request.method, self.config).to(self.device)
         if self.weights:
-            log.info("%s", detector.load_weights(self.weights, sha256=self.weights_sha256))
+            # a single file is checked against the digest taken when the run started
+            single = self.weights_sha256 and ":" not in self.weights_sha256
+            log.info("%s", detector.load_weights(self.weights,
+                                                 sha256=self.weights_sha256 if single else None))
         return detector
 
     def train(self, detector, train_df, val_df, desc: str = "train"):
@@ -120,11 +123,39 @@ def _options(protocol, given: dict[str, str]) -> dict[str, str]:
     return options
 
 
-def execute(request: RunRequest) -> Path:
-    """Runs (or reuses) one protocol run; returns the HTML report's path."""
-    from benchmark.checkpoint import sha256_file
-    from benchmark.datasets import resolve_data
+def weights_files(weights: str) -> list[Path]:
+    """The files named by ``--weights``: one file, a folder of part files, or ``part=file,...``."""
     from benchmark.errors import WeightsError
+
+    path = Path(weights)
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file())
+    elif "=" in weights:
+        files = [Path(item.partition("=")[2].strip()) for item in weights.split(",")]
+    else:
+        files = []
+    missing = [str(f) for f in files if not f.is_file()]
+    if not files or missing:
+        raise WeightsError(f"weights file not found: {', '.join(missing) or weights}")
+    return files
+
+
+def weights_digest(weights: str) -> str:
+    """sha256 of the weights file; for several files, ``name:sha256`` of each joined by commas."""
+    from benchmark.checkpoint import sha256_file
+
+    files = weights_files(weights)
+    if len(files) == 1 and Path(weights).is_file():
+        return sha256_file(files[0])
+    return ",".join(f"{f.name}:{sha256_file(f)}" for f in files)
+
+
+def execute(request: RunRequest) -> Path | None:
+    """Runs (or reuses) one protocol run; returns the HTML report's path (None on ranks > 0 under
+    torchrun: rank 0 writes the results)."""
+    from benchmark.datasets import resolve_data
     from benchmark.registry import registry
     from benchmark.runs import Run, run_key
     from protocols import get_protocol
@@ -135,13 +166,14 @@ def execute(request: RunRequest) -> Path:
     config = apply_cfg_options(entry.config(request.config), request.cfg_options,
                                f"config '{request.config}' of {request.method}")
     options = _options(protocol, request.options)
-    device = resolve_device(request.device)
-    weights_sha = None
-    if request.weights:
-        if not Path(request.weights).is_file():
-            raise WeightsError(f"weights file not found: {request.weights}")
-        weights_sha = sha256_file(request.weights)
-    data_name, manifest = resolve_data(request.data, seed=request.seed)
+    from benchmark.distributed import init_from_env, is_main, main_first
+
+    device = init_from_env(resolve_device(request.device))
+    if not is_main():
+        request.progress = False
+    weights_sha = weights_digest(request.weights) if request.weights else None
+    with main_first():  # rank 0 builds the embedded corpus once; the others then read it
+        data_name, manifest = resolve_data(request.data, seed=request.seed)
     from benchmark.data.manifest import manifest_hash
 
     key_spec = {"protocol": request.protocol, "options": options, "method": request.method,
@@ -152,21 +184,25 @@ def execute(request: RunRequest) -> Path:
                      timings={"setup": round(time.perf_counter() - start, 2)})
     with run.logging_to_file():
         scores = _scores(ctx, protocol, key_spec, data_name)
-        return _finish(ctx, protocol, scores, start)
+        return _finish(ctx, protocol, scores, start) if is_main() else None
 
 
 def _scores(ctx: RunContext, protocol, key_spec: dict, data_name: str):
     import pandas as pd
 
+    from benchmark.distributed import broadcast, is_main, world
     from benchmark.runs import atomic_write_json, device_info, git_commit, package_versions
 
     run, request = ctx.run, ctx.request
-    if run.is_complete() and not request.force:
+    stored = broadcast(is_main() and run.is_complete() and not request.force)
+    if stored:
         log.info("reusing stored scores of %s (same configuration, data, seed and weights)", run.dir)
-        return pd.read_parquet(run.dir / "scores.parquet")
-    if request.force:
+        return pd.read_parquet(run.dir / "scores.parquet") if is_main() else None
+    if request.force and is_main():
         for part in (run.dir / "parts").glob("*.parquet"):
             part.unlink()
+    if not is_main():
+        return protocol.score(ctx)
     atomic_write_json(run.info_path, {
         "run_id": f"{request.protocol}/{request.method}-{request.config}/{run.key}",
         "status": "running", "protocol": request.protocol, "method": request.method,
@@ -174,7 +210,7 @@ def _scores(ctx: RunContext, protocol, key_spec: dict, data_name: str):
         "data_source": request.data, "manifest_hash": key_spec["data"], "seed": request.seed,
         "weights": request.weights, "weights_sha256": ctx.weights_sha256, "options": ctx.options,
         "versions": package_versions(), "git_commit": git_commit(), "device": ctx.device,
-        "device_info": device_info(ctx.device), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        "device_info": device_info(ctx.device), "world_size": world()[1], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return protocol.score(ctx)
 
 

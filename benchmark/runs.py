@@ -82,18 +82,29 @@ class Run:
         return self.dir / "parts" / f"{safe}.parquet"
 
     def load_part(self, name: str):
+        """A stored part, or None; under torchrun rank 0 reads it and every rank gets the same."""
         import pandas as pd
 
+        from benchmark.distributed import broadcast, is_main
+
         path = self.part_path(name)
-        return pd.read_parquet(path) if path.is_file() else None
+        return broadcast(pd.read_parquet(path) if is_main() and path.is_file() else None)
 
     def save_part(self, name: str, frame) -> None:
-        atomic_write_frame(self.part_path(name), frame)
+        from benchmark.distributed import is_main
+
+        if is_main():
+            atomic_write_frame(self.part_path(name), frame)
 
     @contextmanager
     def logging_to_file(self) -> Iterator[Path]:
-        """Copies the ``vbench`` loggers into ``run.log`` while the block runs."""
+        """Copies the ``vbench`` loggers into ``run.log`` while the block runs (rank 0 only)."""
+        from benchmark.distributed import is_main
+
         path = self.dir / "run.log"
+        if not is_main():
+            yield path
+            return
         handler = logging.FileHandler(path)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler.setLevel(logging.INFO)

@@ -56,12 +56,13 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     set_random_seed(seed)
     start = time.perf_counter()
     optim = _optim_wrapper(detector.model, cfg)
-    epochs = [_train_loader(detector, _epoch_rows(train_df, cfg, seed + e), cfg, seed, e)
+    epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e)), cfg, seed, e)
               for e in range(cfg["epochs"])]
     scheduler = _scheduler(optim, cfg, total_iters=max(sum(len(loader) for loader in epochs), 1))
     best = TrainResult(copy.deepcopy(detector.model.state_dict()), -1, None)
+    model = _train_model(detector.model)
     for epoch, loader in enumerate(epochs):
-        loss = _run_epoch(detector, loader, optim, scheduler, seed + epoch, progress,
+        loss = _run_epoch(detector, model, loader, optim, scheduler, seed + epoch, progress,
                           f"{desc} {epoch + 1}/{cfg['epochs']}")
         val_auc = _validate(detector, val_df, cfg, progress)
         best.history.append({"epoch": epoch + 1, "loss": loss, "val_auc": val_auc})
@@ -91,6 +92,26 @@ def _epoch_rows(train_df, cfg, seed: int):
     parts = [group.sample(n=n, random_state=seed) if len(group) > n else group
              for _, group in train_df.groupby("label")]
     return pd.concat(parts)
+
+
+def _rank_rows(rows):
+    """This rank's equal share of an epoch's rows under torchrun (all of them otherwise)."""
+    from benchmark.distributed import shard
+
+    return rows.iloc[shard(len(rows), equal=True)]
+
+
+def _train_model(model):
+    """The model whose ``train_step`` to call: wrapped in mmengine's DDP under torchrun, so that
+    gradients are averaged over the ranks before each update."""
+    from benchmark.distributed import world
+
+    if world()[1] == 1:
+        return model
+    from mmengine.model import MMDistributedDataParallel
+
+    device = next(model.parameters()).device
+    return MMDistributedDataParallel(module=model, device_ids=[device] if device.type == "cuda" else None)
 
 
 def _train_loader(detector, rows, cfg, seed: int, epoch: int):
@@ -131,17 +152,21 @@ def _scheduler(optim, cfg, total_iters: int):
     return schedulers
 
 
-def _run_epoch(detector, loader, optim, schedulers, seed, progress, desc) -> float:
+def _run_epoch(detector, model, loader, optim, schedulers, seed, progress, desc) -> float:
     import torch
     from tqdm.auto import tqdm
 
-    model, device = detector.model, detector.device
+    from benchmark.distributed import all_ranks, world
+
+    device = detector.device
     model.train()
     generator = torch.Generator().manual_seed(seed)
     losses = []
+    distributed = world()[1] > 1
     with tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False) as bar:
         for batch in bar:
-            if not len(batch.clips):
+            # DDP ranks must step together: a batch with no decodable video is skipped by all
+            if not (all_ranks(len(batch.clips) > 0) if distributed else len(batch.clips)):
                 continue
             clips, labels = detector.train_batch_transform(batch.clips, batch.labels, generator)
             log_vars = model.train_step(_mmaction_batch(clips, labels, device), optim)

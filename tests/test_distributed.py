@@ -1,0 +1,75 @@
+"""torchrun: sharded evaluation and DDP training give one run, written once, with the same scores."""
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from benchmark import distributed
+from benchmark.detector import build_detector
+from benchmark.runner import RunRequest, execute
+from tests.protocols.test_cross_generator import tiny_manifest  # noqa: F401  (fixture)
+
+TINY = ["model.backbone.layers=1", "train.epochs=1", "train.batch_size=4"]
+
+
+def test_single_process_is_the_identity():
+    assert distributed.world() == (0, 1) and distributed.is_main()
+    assert distributed.shard(5) == [0, 1, 2, 3, 4]
+    assert distributed.gather("x") == ["x"] and distributed.broadcast(3) == 3
+    assert distributed.init_from_env("cpu") == "cpu"  # no torchrun environment: no process group
+
+
+def _torchrun(args: list[str], nproc: int, cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           "-m", "benchmark", "run", "--protocol", "cross_generator", "--method", "sta",
+           "--workers", "0", "--no-progress", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def mini_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    detector = build_detector("sta", "mini")
+    path = tmp_path_factory.mktemp("weights") / "sta_mini.pth"
+    torch.save(detector.official_state_dict(), path)
+    return path
+
+
+def test_sharded_evaluation_matches_one_process(tiny_manifest, mini_weights, tmp_path):  # noqa: F811
+    single = execute(RunRequest(protocol="cross_generator", method="sta", data=str(tiny_manifest),
+                                weights=str(mini_weights), out=str(tmp_path / "one"), workers=0,
+                                progress=False))
+    proc = _torchrun(["--data", str(tiny_manifest), "--weights", str(mini_weights),
+                      "--out", str(tmp_path / "two")], nproc=2, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = proc.stdout.strip().splitlines()[-1]
+    assert report.endswith("report.html") and proc.stdout.count("report.html") == 1  # rank 0 prints
+    two = pd.read_parquet(os.path.join(os.path.dirname(report), "scores.parquet"))
+    info = json.loads(open(os.path.join(os.path.dirname(report), "run.json")).read())
+    assert info["world_size"] == 2
+    one = pd.read_parquet(single.parent / "scores.parquet")
+    merged = one.merge(two, on="video_id", suffixes=("_1", "_2"))
+    assert len(merged) == len(one) == len(two)
+    assert (merged["status_1"] == merged["status_2"]).all()
+    ok = merged[merged["status_1"] == "ok"]
+    assert ok["score_1"].to_numpy() == pytest.approx(ok["score_2"].to_numpy(), abs=1e-5)
+
+
+def test_ddp_training_run_completes_once(tiny_manifest, tmp_path):  # noqa: F811
+    proc = _torchrun(["--data", str(tiny_manifest), "--out", str(tmp_path / "runs"),
+                      "--cfg-options", *TINY], nproc=2, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dirs = [p.parent for p in (tmp_path / "runs").rglob("run.json")]
+    assert len(run_dirs) == 1
+    info = json.loads((run_dirs[0] / "run.json").read_text())
+    assert info["status"] == "complete" and info["world_size"] == 2
+    scores = pd.read_parquet(run_dirs[0] / "scores.parquet")
+    assert scores.loc[scores["status"] == "ok", "score"].between(0, 1).all()
+    assert scores["train_set"].nunique() >= 6
+    log = (run_dirs[0] / "run.log").read_text()
+    assert log.count("best epoch") == scores["train_set"].nunique()  # logged once, by rank 0
