@@ -55,6 +55,9 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
 
     set_random_seed(seed)
     start = time.perf_counter()
+    # As mmengine's Runner does before training: apply init_cfg and the backbones' `pretrained`
+    # start points (e.g. CLIP for StA, ImageNet I3D for MMVGM), seeded above.
+    detector.model.init_weights()
     optim = _optim_wrapper(detector.model, cfg)
     epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e)), cfg, seed, e)
               for e in range(cfg["epochs"])]

@@ -1,0 +1,23 @@
+"""Training applies the model's start point (init_cfg / `pretrained`) the way mmengine's Runner does."""
+from benchmark.data.manifest import load_manifest
+from benchmark.detector import build_detector
+from benchmark.registry import registry
+from benchmark.training import train_config, train_detector
+from tests.protocols.test_cross_generator import tiny_manifest  # noqa: F401  (fixture)
+
+
+def test_training_calls_init_weights_first(tiny_manifest, monkeypatch):  # noqa: F811
+    cfg = registry().get("sta").config("mini")
+    cfg["model"]["backbone"]["layers"] = 1
+    detector = build_detector("sta", cfg)
+    calls = []
+    original = detector.model.init_weights
+    monkeypatch.setattr(detector.model, "init_weights", lambda: calls.append(1) or original())
+    manifest = load_manifest(tiny_manifest)
+    manifest = manifest[manifest["generator"].isin(["real", "flicker"]) & manifest["path"].str.endswith(".mp4")]
+    train = manifest[manifest["split"] == "train"]
+    val = manifest[manifest["split"] == "val"]
+    settings = {**train_config(cfg), "epochs": 1, "batch_size": 4, "num_workers": 0}
+    result = train_detector(detector, train, val, settings, progress=False)
+    assert calls == [1]
+    assert result.best_epoch == 1 and [h["epoch"] for h in result.history] == [1]
