@@ -1,0 +1,99 @@
+"""AIGVDet as a vbench detector.
+
+The model is a plain mmaction2 ``Recognizer3D``: ``ActionDataPreprocessor`` (ImageNet mean/std,
+applied alike to RGB frames and flow images, as upstream does), the `AIGVDetBackbone` pair of
+ResNets and the `AIGVDetHead` classifiers. Upstream releases the two networks as two files of
+torchvision ResNet keys; each maps onto one trunk and one classifier:
+
+=================================  =================================
+official key (``original.pth``)    ours
+=================================  =================================
+``conv1.*``, ``bn1.*``, ``layer*``  ``backbone.rgb.<same>``
+``fc.{weight,bias}``                ``cls_head.rgb_fc.{weight,bias}``
+=================================  =================================
+
+and the same for ``optical.pth`` with ``flow`` in place of ``rgb``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from benchmark.checkpoint import KeyMap
+from benchmark.compat import mmaction_models
+from benchmark.detector import Detector
+from benchmark.errors import DataError, RegistryError
+from benchmark.flow import flow_images
+from detectors.aigvdet.reader import FlowClipReader
+
+mmaction_models()  # mmaction2's models (and the import shim) before our modules register
+from detectors.aigvdet import backbone as _backbone  # noqa: E402,F401  registers AIGVDetBackbone
+from detectors.aigvdet import head as _head  # noqa: E402,F401  registers AIGVDetHead
+
+
+def part_map(branch: str) -> KeyMap:
+    """Official torchvision ResNet keys of one released file ↔ our ``branch`` trunk and classifier."""
+    return KeyMap(rules=((r"^fc\.", f"cls_head.{branch}_fc."), (r"^", f"backbone.{branch}.")),
+                  inverse=((rf"^cls_head\.{branch}_fc\.", "fc."),
+                           (rf"^backbone\.{re.escape(branch)}\.", "")))
+
+
+class AIGVDetDetector(Detector):
+    """AIGVDet; the clip score is 0.5·mean P_rgb(frame) + 0.5·mean P_flow(flow image).
+
+    Clips from the data layer already carry their flow images (``[N, 3, 2T-1, H, W]``, see
+    `FlowClipReader`). Plain RGB clips ``[N, 3, T, H, W]`` are accepted too: their flow is then
+    computed on the spot from the (already cropped) frames.
+
+    Args:
+        config: see `benchmark.detector.Detector`, plus ``flow`` (`benchmark.flow.build_flow` keys,
+            ``channel_order``, ``cache_dir``) and ``weights_files: {rgb: ..., flow: ...}``.
+    """
+
+    weight_parts: ClassVar[dict[str, KeyMap]] = {"rgb": part_map("rgb"), "flow": part_map("flow")}
+
+    def __init__(self, config: dict[str, Any]):
+        _check_config(config)
+        super().__init__(config)
+        self.flow_cfg = dict(self.config.get("flow", {}))
+        self._flow_reader: FlowClipReader | None = None
+
+    def clip_reader(self, spec=None) -> FlowClipReader:
+        """Reads T frames and the T-1 flow images after them (flow cached per video)."""
+        return FlowClipReader(spec or self.spec, self.flow_cfg)
+
+    def clip_logits(self, clips: torch.Tensor) -> torch.Tensor:
+        """uint8 clips, with flow ``[N, 3, 2T-1, H, W]`` or without ``[N, 3, T, H, W]`` → ``[N, 1]``."""
+        t = self.spec.frames
+        if clips.dim() != 5 or clips.shape[1] != 3 or clips.shape[2] not in (t, 2 * t - 1):
+            raise DataError(f"aigvdet: expected uint8 clips [N, 3, {t}, H, W] (RGB) or "
+                            f"[N, 3, {2 * t - 1}, H, W] (RGB + flow), got {tuple(clips.shape)}")
+        if clips.shape[2] == t:
+            clips = self.with_flow(clips)
+        return super().clip_logits(clips)
+
+    def with_flow(self, clips: torch.Tensor) -> torch.Tensor:
+        """Appends the flow images of RGB clips: ``[N, 3, T, H, W]`` → ``[N, 3, 2T-1, H, W]``."""
+        if self._flow_reader is None:
+            self._flow_reader = self.clip_reader()
+        reader = self._flow_reader
+        frames = clips.permute(0, 2, 3, 4, 1).cpu().numpy()  # [N, T, H, W, 3]
+        flows = np.stack([flow_images(f, reader.estimator, reader.channel_order) for f in frames])
+        flow = torch.from_numpy(flows).permute(0, 4, 1, 2, 3).to(clips.device)  # [N, 3, T-1, H, W]
+        return torch.cat([clips, flow], dim=2)
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    """Refuses an input spec that the backbone cannot take, naming both values."""
+    name = f"config {config.get('method', 'aigvdet')}/{config.get('name')}"
+    frames = config.get("model", {}).get("backbone", {}).get("num_frames", 8)
+    given = config.get("input", {}).get("frames")
+    if given is not None and given != frames:
+        raise RegistryError(f"{name}: input.frames is {given} but the AIGVDetBackbone was built "
+                            f"for num_frames={frames}")
+    if given is not None and given < 2:
+        raise RegistryError(f"{name}: input.frames must be >= 2 (flow needs frame pairs), "
+                            f"got {given}")
