@@ -57,7 +57,7 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     start = time.perf_counter()
     # As mmengine's Runner does before training: apply init_cfg and the backbones' `pretrained`
     # start points (e.g. CLIP for StA, ImageNet I3D for MMVGM), seeded above.
-    detector.model.init_weights()
+    _init_weights_quietly(detector.model)
     optim = _optim_wrapper(detector.model, cfg)
     epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e)), cfg, seed, e)
               for e in range(cfg["epochs"])]
@@ -79,6 +79,19 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     detector.model.eval()
     best.seconds = time.perf_counter() - start
     return best
+
+
+def _init_weights_quietly(model) -> None:
+    """``model.init_weights()`` without mmengine's one INFO line per parameter on the console."""
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
 
 
 def _epoch_rows(train_df, cfg, seed: int):
