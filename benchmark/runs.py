@@ -20,7 +20,8 @@ from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("vbench", "torch", "torchvision", "mmaction2", "mmengine", "mmcv-lite", "numpy",
-            "decord", "av", "scikit-learn", "pandas", "opencv-python-headless")
+            "decord", "av", "scikit-learn", "pandas", "opencv-python-headless", "timm",
+            "transformers", "scikit-image")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
