@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="vbench_runs", help="run store directory")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--mode", help="cross_generator: one_vs_all (default) or leave_one_out")
-    run.add_argument("--workers", type=int, default=2, help="decoding workers")
+    run.add_argument("--workers", type=int, default=None,
+                     help="decoding workers (default: up to 8 with a GPU; 0 on a CPU with <= 4 cores, "
+                          "where workers slow the model down, else 2)")
     run.add_argument("--force", action="store_true", help="recompute even if stored scores exist")
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",

@@ -38,3 +38,14 @@ def test_help_shows_examples(capsys):
 def test_report_rejects_non_run_dir(capsys, tmp_path):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device, cores, expected", [("cpu", 2, 0), ("cpu", 4, 0), ("cpu", 16, 2),
+                                                     ("cuda", 2, 1), ("cuda", 16, 8)])
+def test_default_workers_depend_on_device_and_cores(monkeypatch, device, cores, expected):
+    import os
+
+    from benchmark.runner import default_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert default_workers(device) == expected
