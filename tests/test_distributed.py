@@ -11,7 +11,6 @@ import torch
 from benchmark import distributed
 from benchmark.detector import build_detector
 from benchmark.runner import RunRequest, execute
-from tests.protocols.test_cross_generator import tiny_manifest  # noqa: F401  (fixture)
 
 TINY = ["model.backbone.layers=1", "train.epochs=1", "train.batch_size=4"]
 
@@ -40,7 +39,7 @@ def mini_weights(tmp_path_factory):
     return path
 
 
-def test_sharded_evaluation_matches_one_process(tiny_manifest, mini_weights, tmp_path):  # noqa: F811
+def test_sharded_evaluation_matches_one_process(tiny_manifest, mini_weights, tmp_path):
     single = execute(RunRequest(protocol="cross_generator", method="sta", data=str(tiny_manifest),
                                 weights=str(mini_weights), out=str(tmp_path / "one"), workers=0,
                                 progress=False))
@@ -60,7 +59,7 @@ def test_sharded_evaluation_matches_one_process(tiny_manifest, mini_weights, tmp
     assert ok["score_1"].to_numpy() == pytest.approx(ok["score_2"].to_numpy(), abs=1e-5)
 
 
-def test_ddp_training_run_completes_once(tiny_manifest, tmp_path):  # noqa: F811
+def test_ddp_training_run_completes_once(tiny_manifest, tmp_path):
     proc = _torchrun(["--data", str(tiny_manifest), "--out", str(tmp_path / "runs"),
                       "--cfg-options", *TINY], nproc=2, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -3,10 +3,9 @@ from benchmark.data.manifest import load_manifest
 from benchmark.detector import build_detector
 from benchmark.registry import registry
 from benchmark.training import train_config, train_detector
-from tests.protocols.test_cross_generator import tiny_manifest  # noqa: F401  (fixture)
 
 
-def test_training_calls_init_weights_first(tiny_manifest, monkeypatch):  # noqa: F811
+def test_training_calls_init_weights_first(tiny_manifest, monkeypatch):
     cfg = registry().get("sta").config("mini")
     cfg["model"]["backbone"]["layers"] = 1
     detector = build_detector("sta", cfg)

@@ -1,7 +1,6 @@
 """AIGVDet: official two-file layout, strict part loading, the fused head, the flow clip reader."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -12,10 +11,9 @@ import torch
 from benchmark.errors import DataError, RegistryError, VideoDecodeError, WeightsError
 from benchmark.flow import OpenCVFlow, flow_images
 from benchmark.registry import registry
+from tests.detectors.common import upstream_dump, random_clips as _clips, randomize as _randomize
 
 REPO = Path(__file__).resolve().parents[2]
-UPSTREAM_KEYS = Path(os.environ.get("VBENCH_UPSTREAM_KEYS",
-                                    REPO.parent / "shared" / "upstream_keys"))
 UPSTREAM_FILES = {"rgb": "aigvdet_rgb.json", "flow": "aigvdet_flow.json"}
 OFFICIAL_FILES = {"rgb": "original.pth", "flow": "optical.pth"}
 
@@ -45,21 +43,6 @@ def empty_paper(monkeypatch):
     return lambda: _detector("paper", frames=2)
 
 
-def _randomize(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> None:
-    """Fills every float tensor, BatchNorm statistics included, so a lost tensor changes outputs."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
-                noise = torch.randn(value.shape, generator=gen) * scale
-                value.copy_(noise.abs() + 0.5 if key.endswith("running_var") else noise)
-
-
-def _clips(n: int, frames: int, size: int, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 3, frames, size, size), generator=gen, dtype=torch.uint8)
-
-
 # -- paper config: the two official files ----------------------------------------------------------
 @pytest.fixture(scope="module")
 def paper(tmp_path_factory):
@@ -85,10 +68,7 @@ def test_paper_official_layout_matches_upstream_keys(paper, part):
     state = det.official_state_dict()[part]
     assert len(state) == 320 and list(state)[-2:] == ["fc.weight", "fc.bias"]
     assert tuple(state["fc.weight"].shape) == (1, 2048)
-    dump = UPSTREAM_KEYS / UPSTREAM_FILES[part]
-    if not dump.is_file():
-        pytest.skip(f"upstream key dump {dump} not found (set VBENCH_UPSTREAM_KEYS to its folder)")
-    expected = json.loads(dump.read_text())["keys"]
+    expected = upstream_dump(UPSTREAM_FILES[part])["keys"]
     assert list(state) == list(expected)  # same names, same order
     assert {k: list(v.shape) for k, v in state.items()} == expected
 

@@ -1,9 +1,6 @@
 """GenConViT: official two-file layout, strict loading, score semantics, latent modes, face reader."""
 from __future__ import annotations
 
-import copy
-import json
-import os
 import re
 from pathlib import Path
 
@@ -13,10 +10,14 @@ import torch
 
 from benchmark.errors import RegistryError, WeightsError
 from benchmark.registry import registry
+from tests.detectors.common import upstream_dump, random_clips, randomize
 
-UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
 REPO = Path(__file__).resolve().parents[2]
 SWIN = re.compile(r"^(embedder\.|(backbone|convnext_backbone)\.patch_embed\.)")
+
+
+def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
+    return random_clips(n, 1, size, seed)
 
 
 def _config(name: str = "mini", nets: tuple[str, ...] = ("ed", "vae")) -> dict:
@@ -34,20 +35,7 @@ def _detector(cfg: dict):
 
 
 def _upstream(part: str) -> dict[str, list[int]]:
-    folder = Path(os.environ.get(UPSTREAM_KEYS_ENV, REPO.parent / "shared" / "upstream_keys"))
-    path = folder / f"genconvit_{part}.json"
-    if not path.is_file():
-        pytest.skip(f"upstream key dump {path} absent (set {UPSTREAM_KEYS_ENV} to its folder)")
-    return json.loads(path.read_text())["keys"]
-
-
-def _randomize(model: torch.nn.Module, seed: int = 0) -> None:
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
-                noise = torch.randn(value.shape, generator=gen) * 0.02
-                value.copy_(noise.abs() + 0.5 if key.endswith("running_var") else noise)
+    return upstream_dump(f"genconvit_{part}.json")["keys"]
 
 
 def _save(state: dict, path: Path, extra: dict | None = None) -> Path:
@@ -59,11 +47,6 @@ def _swin_tensors(part: str) -> dict[str, torch.Tensor]:
     """Random tensors with the shapes of the official file's embedder keys (a complete file)."""
     return {k: torch.zeros(shape, dtype=torch.int64) if "index" in k else torch.randn(shape)
             for k, shape in _upstream(part).items() if SWIN.match(k)}
-
-
-def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 3, 1, size, size), generator=gen, dtype=torch.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +61,7 @@ def ed_files(tmp_path_factory):
     """The paper's network A with random weights, saved in the official layout (+ Swin keys)."""
     torch.manual_seed(0)
     detector = _detector(_config("paper", ("ed",)))
-    _randomize(detector.model)
+    randomize(detector.model, scale=0.02)
     folder = tmp_path_factory.mktemp("genconvit_ed")
     state = detector.official_state_dict()["ed"]
     path = _save(state, folder / "genconvit_ed_inference.pth", _swin_tensors("ed"))
@@ -138,7 +121,7 @@ def test_wrong_shape_names_file_and_key(ed_files, tmp_path):
 def test_two_files_load_from_a_folder_with_official_names(tmp_path):
     torch.manual_seed(0)
     source = _detector(_config("mini"))
-    _randomize(source.model, seed=3)
+    randomize(source.model, seed=3, scale=0.02)
     for part, state in source.official_state_dict().items():
         _save(state, tmp_path / source.config["weights_files"][part], {"embedder.head.bias": torch.ones(3)})
     fresh = _detector(_config("mini"))
@@ -169,7 +152,7 @@ def test_vae_paper_round_trip(tmp_path):
 def test_score_is_mean_sigmoid_of_upstream_fake_logit():
     torch.manual_seed(0)
     detector = _detector(_config("mini"))
-    _randomize(detector.model, seed=1)
+    randomize(detector.model, seed=1, scale=0.02)
     x = detector.normalize(_clips(2, 112))
     with torch.no_grad():
         feats, _ = detector.model.extract_feat(x[:, None], test_mode=True)

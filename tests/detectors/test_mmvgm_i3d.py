@@ -1,17 +1,14 @@
 """MMVGM I3D: official checkpoint layout, strict loading, "same" padding, head, mini model."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 
 import pytest
 import torch
 
 from benchmark.errors import RegistryError, WeightsError
-from benchmark.registry import ROOT, registry
+from benchmark.registry import registry
+from tests.detectors.common import upstream_dump
 
-UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
 UPSTREAM_KEYS_FILE = "mmvgm_i3d.json"
 PAPER_KEYS, PAPER_NUMEL_9 = 344, 12_311_106  # InceptionI3d(400) after replace_logits(9)
 
@@ -55,11 +52,7 @@ def _clips(n: int, size: int, frames: int = 16, seed: int = 0) -> torch.Tensor:
 
 
 def _upstream_keys() -> dict[str, list[int]]:
-    folder = Path(os.environ.get(UPSTREAM_KEYS_ENV, ROOT.parent / "shared" / "upstream_keys"))
-    if not (folder / UPSTREAM_KEYS_FILE).is_file():
-        pytest.skip(f"no {UPSTREAM_KEYS_FILE} in {folder} (set {UPSTREAM_KEYS_ENV} to the folder "
-                    f"holding upstream's key dump to compare against it)")
-    return json.loads((folder / UPSTREAM_KEYS_FILE).read_text())["keys"]
+    return upstream_dump(UPSTREAM_KEYS_FILE)["keys"]
 
 
 # -- paper config: the official checkpoint layout ----------------------------------------------

@@ -1,8 +1,6 @@
 """MMVGM VideoMAE: official checkpoint layout (both head layouts), strict loading, transformers parity."""
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -10,8 +8,8 @@ import torch
 
 from benchmark.errors import RegistryError, WeightsError
 from benchmark.registry import registry
+from tests.detectors.common import upstream_dump, random_clips as _clips, randomize as _randomize
 
-UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEYS_FILE = "mmvgm_videomae.json"
 
@@ -32,26 +30,8 @@ def _detector(name: str = "mini", **overrides):
     return MMVGMVideoMAEDetector(_config(name, **overrides))
 
 
-def _randomize(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> None:
-    """Fills every float tensor, so zero-initialised biases cannot hide a mapping error."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for value in model.state_dict().values():
-            if value.dtype.is_floating_point:
-                value.copy_(torch.randn(value.shape, generator=gen) * scale)
-
-
-def _clips(n: int, frames: int, size: int, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 3, frames, size, size), generator=gen, dtype=torch.uint8)
-
-
 def _upstream_keys() -> dict:
-    folder = Path(os.environ.get(UPSTREAM_KEYS_ENV, REPO_ROOT.parent / "shared" / "upstream_keys"))
-    if not (folder / KEYS_FILE).is_file():
-        pytest.skip(f"{folder / KEYS_FILE} is absent: set {UPSTREAM_KEYS_ENV} to the folder with "
-                    f"upstream's key dump to compare the official layout")
-    return json.loads((folder / KEYS_FILE).read_text())
+    return upstream_dump(KEYS_FILE)
 
 
 # -- paper config: the official checkpoint layout --------------------------------------------------

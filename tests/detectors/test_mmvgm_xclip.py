@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import gc
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,14 @@ import torch
 from benchmark.checkpoint import load_strict
 from benchmark.errors import RegistryError, WeightsError
 from benchmark.registry import registry
+from tests.detectors.common import upstream_dump, random_clips, randomize as _randomize
 
-UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEYS_FILE = "mmvgm_xclip.json"
+
+
+def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
+    return random_clips(n, 8, size, seed)
 
 
 def _config(name: str = "mini", num_classes: int | None = None) -> dict:
@@ -31,27 +33,8 @@ def _detector(name: str = "mini", num_classes: int | None = None):
     return MMVGMXCLIPDetector(_config(name, num_classes))
 
 
-def _randomize(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> None:
-    """Fills every float tensor (BN statistics included) so no zero bias hides a mapping error."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
-                noise = torch.randn(value.shape, generator=gen) * scale
-                value.copy_(noise.abs() + 0.5 if key.endswith("running_var") else noise)
-
-
-def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 3, 8, size, size), generator=gen, dtype=torch.uint8)
-
-
 def _upstream_keys() -> dict:
-    folder = Path(os.environ.get(UPSTREAM_KEYS_ENV, REPO_ROOT.parent / "shared" / "upstream_keys"))
-    if not (folder / KEYS_FILE).is_file():
-        pytest.skip(f"{folder / KEYS_FILE} is absent: set {UPSTREAM_KEYS_ENV} to the folder with "
-                    f"upstream's key dump to compare the official layout")
-    return json.loads((folder / KEYS_FILE).read_text())
+    return upstream_dump(KEYS_FILE)
 
 
 # -- paper config: the official layout, on the meta device (X-CLIP-L is ~2.3 GB in float32) ---------

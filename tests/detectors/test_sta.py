@@ -1,9 +1,6 @@
 """StA: official checkpoint layout, strict loading, the mini model, and Video-level Blending."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,13 +8,17 @@ import torch
 from benchmark.errors import RegistryError, WeightsError
 from benchmark.registry import registry
 from detectors.sta.blending import DriftRanges, apply_blending, drift_blend
+from tests.detectors.common import upstream_dump, random_clips, randomize as _randomize
 
 # Optional: a folder holding upstream's key list ``sta.json`` (keys/shapes dumped from the upstream
 # model); the layout test below checks against it too when it is given.
-UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
 ADAPTER_BRANCHES = ("s_conv1", "s_conv2", "s_conv3", "t_conv1", "t_conv2", "t_conv3")
 BRANCH_KERNELS = {"s_conv1": [1, 3, 3], "s_conv2": [1, 5, 5], "s_conv3": [1, 7, 7],
                   "t_conv1": [3, 1, 1], "t_conv2": [5, 1, 1], "t_conv3": [7, 1, 1]}
+
+
+def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
+    return random_clips(n, 8, size, seed)
 
 
 def _config(name: str, **backbone) -> dict:
@@ -30,21 +31,6 @@ def _detector(name: str = "mini", **backbone):
     from detectors.sta import StADetector
 
     return StADetector(_config(name, **backbone))
-
-
-def _randomize(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> None:
-    """Fills every float tensor (adapters' zeroed up-projections and BN statistics included)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for key, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
-                noise = torch.randn(value.shape, generator=gen) * scale
-                value.copy_(noise.abs() + 0.5 if key.endswith("running_var") else noise)
-
-
-def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 3, 8, size, size), generator=gen, dtype=torch.uint8)
 
 
 def _official_shapes(width: int = 1024, layers: int = 14, bottleneck: int = 512, frames: int = 8,
@@ -344,10 +330,7 @@ def test_paper_official_layout_matches_upstream_keys(paper_checkpoint):
 
 
 def test_official_layout_matches_upstream_key_dump():
-    folder = os.environ.get(UPSTREAM_KEYS_ENV)
-    if not folder or not (Path(folder) / "sta.json").is_file():
-        pytest.skip(f"set {UPSTREAM_KEYS_ENV} to a folder with upstream's sta.json to run")
-    dump = json.loads((Path(folder) / "sta.json").read_text())
+    dump = upstream_dump("sta.json")
     expected = _official_shapes()
     assert list(dump["keys"]) == list(expected) and dump["keys"] == expected
 

@@ -5,29 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.data.corpus import CorpusSpec, build_corpus
-from benchmark.data.manifest import load_manifest, save_manifest
 from benchmark.runner import RunContext, RunRequest, execute
 from protocols import cross_generator
 
 FAST = {"train.epochs": 1, "train.batch_size": 4}
 
 
-@pytest.fixture(scope="module")
-def tiny_manifest(tmp_path_factory):
-    """A small vbench-mini (3 fakes per generator) plus one broken video in the test split."""
-    root = tmp_path_factory.mktemp("corpus")
-    path = build_corpus(root, seed=0, progress=False, workers=2,
-                        spec=CorpusSpec(n_real=9, n_fake_per_generator=3, frames=16, size=48))
-    manifest = load_manifest(path)
-    broken = root / "broken.mp4"
-    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 definitely not a video")
-    extra = {"video_id": "videos/real/broken", "path": str(broken), "label": 0, "generator": "real",
-             "split": "test", "source_id": "broken-source", "dataset": "vbench-mini"}
-    manifest = pd.concat([manifest, pd.DataFrame([extra])], ignore_index=True)
-    out = root / "with_broken.csv"
-    save_manifest(manifest, out)
-    return out
 
 
 def _request(tiny_manifest, tmp_path, **kw):

@@ -1,0 +1,42 @@
+"""Helpers shared by the detector tests: random weights, random clips, upstream key dumps."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
+
+
+def upstream_dump(file_name: str) -> dict:
+    """The upstream key dump ``file_name`` (a dict with ``keys`` {name: shape}, ``notes`` ...).
+
+    The folder is ``$VBENCH_UPSTREAM_KEYS`` or ``../shared/upstream_keys`` beside the repository;
+    the calling test is skipped, with the reason, when the file is not there.
+    """
+    folder = Path(os.environ.get(UPSTREAM_KEYS_ENV, REPO.parent / "shared" / "upstream_keys"))
+    path = folder / file_name
+    if not path.is_file():
+        pytest.skip(f"upstream key dump {path} is absent (set {UPSTREAM_KEYS_ENV} to its folder)")
+    return json.loads(path.read_text())
+
+
+def randomize(model: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> None:
+    """Fills every float tensor with seeded noise (running variances kept positive), so that zero
+    initialisations (adapters' up-projections, biases, BN statistics) cannot hide a mapping error."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for key, value in model.state_dict().items():
+            if value.dtype.is_floating_point:
+                noise = torch.randn(value.shape, generator=gen) * scale
+                value.copy_(noise.abs() + 0.5 if key.endswith("running_var") else noise)
+
+
+def random_clips(n: int, frames: int, size: int, seed: int = 0) -> torch.Tensor:
+    """Seeded uint8 clips ``[n, 3, frames, size, size]``."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, frames, size, size), generator=gen, dtype=torch.uint8)
