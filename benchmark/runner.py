@@ -50,8 +50,13 @@ class RunContext:
         return self.request.weights
 
     def make_detector(self):
+        from mmengine.runner import set_random_seed
+
         from benchmark.detector import build_detector
 
+        # Every model starts from the same seeded state, so a train set's result does not depend
+        # on which train sets ran before it (a resumed run equals an uninterrupted one).
+        set_random_seed(self.request.seed)
         detector = build_detector(self.request.method, self.config).to(self.device)
         if self.weights:
             # a single file is checked against the digest taken when the run started

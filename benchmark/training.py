@@ -135,9 +135,12 @@ def _train_loader(detector, rows, cfg, seed: int, epoch: int):
 
     # One random clip per video and step; evaluation uses the spec's full clip coverage.
     spec = dataclasses.replace(detector.spec, num_clips=1, sampling="random")
+    # We shuffle here rather than in the DataLoader: its shuffled order came out different with
+    # and without worker processes (measured), and scores must not depend on the worker count.
+    rows = rows.sample(frac=1.0, random_state=(seed * 1_000_003 + epoch) % 2**32)
     dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=detector.clip_reader(spec))
     dataset.set_epoch(epoch)
-    return make_loader(dataset, batch_size=cfg["batch_size"], shuffle=True,
+    return make_loader(dataset, batch_size=cfg["batch_size"], shuffle=False,
                        num_workers=cfg["num_workers"], seed=seed + epoch,
                        drop_last=len(rows) > cfg["batch_size"])
 

@@ -1,4 +1,6 @@
 """Training applies the model's start point (init_cfg / `pretrained`) the way mmengine's Runner does."""
+import torch
+
 from benchmark.data.manifest import load_manifest
 from benchmark.detector import build_detector
 from benchmark.registry import registry
@@ -20,3 +22,22 @@ def test_training_calls_init_weights_first(tiny_manifest, monkeypatch):
     result = train_detector(detector, train, val, settings, progress=False)
     assert calls == [1]
     assert result.best_epoch == 1 and [h["epoch"] for h in result.history] == [1]
+
+
+def test_training_does_not_depend_on_the_worker_count(tiny_manifest):
+    manifest = load_manifest(tiny_manifest)
+    manifest = manifest[manifest["generator"].isin(["real", "flicker"]) & manifest["path"].str.endswith(".mp4")]
+    results = []
+    for workers in (0, 2):
+        torch.manual_seed(0)
+        cfg = registry().get("sta").config("mini")
+        cfg["model"]["backbone"]["layers"] = 1
+        detector = build_detector("sta", cfg)
+        settings = {**train_config(cfg), "epochs": 2, "batch_size": 2, "balance": False,
+                    "num_workers": workers}
+        result = train_detector(detector, manifest[manifest["split"] == "train"],
+                                manifest[manifest["split"] == "val"], settings, seed=3, progress=False)
+        results.append((result.history, detector.model.state_dict()))
+    (history_0, state_0), (history_2, state_2) = results
+    assert history_0 == history_2
+    assert all(torch.equal(state_0[k], state_2[k]) for k in state_0)
