@@ -59,6 +59,24 @@ def load_yaml(path: str | Path) -> Any:
             loader.dispose()
 
 
+def lazy_exports(package: str, names: dict[str, str]):
+    """A module ``__getattr__`` that imports each exported name from its module on first use.
+
+    Detector packages use it so that ``import detectors.<method>`` (and the light modules that
+    data-loading workers import, e.g. a clip reader) do not pull in mmaction2.
+
+    Args:
+        package: the package's ``__name__``.
+        names: exported name -> module (relative to the package, e.g. ``".detector"``).
+    """
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(names[name], package), name)
+        raise AttributeError(f"module '{package}' has no attribute '{name}'")
+
+    return __getattr__
+
+
 @dataclass(frozen=True)
 class MethodEntry:
     """One method of registry.yaml."""

@@ -3,16 +3,7 @@
 `AIGVDetDetector` is resolved lazily so that ``detectors.aigvdet.reader`` (used by data-loading
 workers) can be imported without pulling in mmaction2.
 """
-from __future__ import annotations
-
-from typing import Any
+from benchmark.registry import lazy_exports
 
 __all__ = ["AIGVDetDetector"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "AIGVDetDetector":
-        from detectors.aigvdet.detector import AIGVDetDetector
-
-        return AIGVDetDetector
-    raise AttributeError(f"module 'detectors.aigvdet' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, {"AIGVDetDetector": ".detector"})

@@ -4,16 +4,7 @@
 `GenConViTDetector` is resolved lazily so that ``detectors.genconvit.reader`` (used by data-loading
 workers) can be imported without pulling in mmaction2.
 """
-from __future__ import annotations
-
-from typing import Any
+from benchmark.registry import lazy_exports
 
 __all__ = ["GenConViTDetector"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "GenConViTDetector":
-        from detectors.genconvit.detector import GenConViTDetector
-
-        return GenConViTDetector
-    raise AttributeError(f"module 'detectors.genconvit' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, {"GenConViTDetector": ".detector"})

@@ -2,16 +2,7 @@
 
 `MMVGMI3DDetector` is resolved lazily so that importing the package stays cheap (no mmaction2).
 """
-from __future__ import annotations
-
-from typing import Any
+from benchmark.registry import lazy_exports
 
 __all__ = ["MMVGMI3DDetector"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "MMVGMI3DDetector":
-        from detectors.mmvgm_i3d.detector import MMVGMI3DDetector
-
-        return MMVGMI3DDetector
-    raise AttributeError(f"module 'detectors.mmvgm_i3d' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, {"MMVGMI3DDetector": ".detector"})

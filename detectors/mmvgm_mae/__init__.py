@@ -2,16 +2,7 @@
 
 `MMVGMVideoMAEDetector` is resolved lazily so that importing the package stays cheap.
 """
-from __future__ import annotations
-
-from typing import Any
+from benchmark.registry import lazy_exports
 
 __all__ = ["MMVGMVideoMAEDetector"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "MMVGMVideoMAEDetector":
-        from detectors.mmvgm_mae.detector import MMVGMVideoMAEDetector
-
-        return MMVGMVideoMAEDetector
-    raise AttributeError(f"module 'detectors.mmvgm_mae' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, {"MMVGMVideoMAEDetector": ".detector"})

@@ -2,16 +2,7 @@
 
 `MMVGMXCLIPDetector` is resolved lazily so that importing the package stays cheap.
 """
-from __future__ import annotations
-
-from typing import Any
+from benchmark.registry import lazy_exports
 
 __all__ = ["MMVGMXCLIPDetector"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "MMVGMXCLIPDetector":
-        from detectors.mmvgm_xclip.detector import MMVGMXCLIPDetector
-
-        return MMVGMXCLIPDetector
-    raise AttributeError(f"module 'detectors.mmvgm_xclip' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, {"MMVGMXCLIPDetector": ".detector"})
