@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from benchmark.errors import WeightsError
+
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_KEYS_ENV = "VBENCH_UPSTREAM_KEYS"
 
@@ -40,3 +42,12 @@ def random_clips(n: int, frames: int, size: int, seed: int = 0) -> torch.Tensor:
     """Seeded uint8 clips ``[n, 3, frames, size, size]``."""
     gen = torch.Generator().manual_seed(seed)
     return torch.randint(0, 256, (n, 3, frames, size, size), generator=gen, dtype=torch.uint8)
+
+
+def load_error(detector, state: dict, path: Path) -> str:
+    """Saves ``state`` to ``path``, loads it into ``detector`` and returns the `WeightsError`
+    message (the test fails if the load succeeds)."""
+    torch.save(state, path)
+    with pytest.raises(WeightsError) as err:
+        detector.load_weights(path)
+    return str(err.value)

@@ -7,7 +7,7 @@ import torch
 
 from benchmark.errors import RegistryError, WeightsError
 from benchmark.registry import registry
-from tests.detectors.common import upstream_dump
+from tests.detectors.common import load_error, upstream_dump
 
 UPSTREAM_KEYS_FILE = "mmvgm_i3d.json"
 PAPER_KEYS, PAPER_NUMEL_9 = 344, 12_311_106  # InceptionI3d(400) after replace_logits(9)
@@ -99,10 +99,7 @@ def test_renamed_key_is_refused_naming_file_and_key(paper, tmp_path):
     det, state, _ = paper
     state = dict(state)
     state["Mixed_4d.b2b.conv.weight"] = state.pop("Mixed_4d.b2b.conv3d.weight")
-    torch.save(state, tmp_path / "renamed.pt")
-    with pytest.raises(WeightsError) as err:
-        det.load_weights(tmp_path / "renamed.pt")
-    message = str(err.value)
+    message = load_error(det, state, tmp_path / "renamed.pt")
     assert str(tmp_path / "renamed.pt") in message
     assert "Mixed_4d.b2b.conv3d.weight" in message and "Mixed_4d.b2b.conv.weight" in message
 
@@ -110,10 +107,7 @@ def test_renamed_key_is_refused_naming_file_and_key(paper, tmp_path):
 def test_wrong_shape_is_refused_naming_file_and_key(paper, tmp_path):
     det, state, _ = paper
     state = {**state, "logits.conv3d.weight": torch.zeros(2, 1024, 1, 1, 1)}  # 2 classes, not 9
-    torch.save(state, tmp_path / "shape.pt")
-    with pytest.raises(WeightsError) as err:
-        det.load_weights(tmp_path / "shape.pt")
-    message = str(err.value)
+    message = load_error(det, state, tmp_path / "shape.pt")
     assert str(tmp_path / "shape.pt") in message and "logits.conv3d.weight" in message
     assert "(2, 1024, 1, 1, 1)" in message and "(9, 1024, 1, 1, 1)" in message
 
