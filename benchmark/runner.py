@@ -49,6 +49,11 @@ class RunContext:
     def weights(self) -> str | None:
         return self.request.weights
 
+    @property
+    def workers(self) -> int:
+        """Decoding workers: ``--workers``, else `default_workers` for the device."""
+        return default_workers(self.device) if self.request.workers is None else self.request.workers
+
     def make_detector(self):
         from mmengine.runner import set_random_seed
 
@@ -60,7 +65,7 @@ class RunContext:
         detector = build_detector(self.request.method, self.config).to(self.device)
         if self.weights:
             # a single file is checked against the digest taken when the run started
-            single = self.weights_sha256 and ":" not in self.weights_sha256
+            single = Path(self.weights).is_file()
             log.info("%s", detector.load_weights(self.weights,
                                                  sha256=self.weights_sha256 if single else None))
         return detector
@@ -69,8 +74,7 @@ class RunContext:
         from benchmark.training import train_config, train_detector
 
         cfg = train_config(self.config)
-        cfg["num_workers"] = default_workers(self.device) if self.request.workers is None \
-            else self.request.workers
+        cfg["num_workers"] = self.workers
         result = train_detector(detector, train_df, val_df, cfg, seed=self.request.seed,
                                 progress=self.request.progress, desc=desc)
         self.timings[desc] = round(result.seconds, 2)
@@ -82,8 +86,7 @@ class RunContext:
         from benchmark.inference import predict_videos
 
         batch = self.config.get("eval", {}).get("batch_size", 8)
-        workers = default_workers(self.device) if self.request.workers is None else self.request.workers
-        preds = predict_videos(detector, frame, batch_size=batch, num_workers=workers,
+        preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.workers,
                                progress=self.request.progress, desc=desc)
         self.timings[desc] = round(preds.seconds, 2)
         table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]]
@@ -234,7 +237,7 @@ def _scores(ctx: RunContext, protocol, key_spec: dict, data_name: str):
         "weights": request.weights, "weights_sha256": ctx.weights_sha256, "options": ctx.options,
         "versions": package_versions(), "git_commit": git_commit(), "device": ctx.device,
         "device_info": device_info(ctx.device), "world_size": world()[1],
-        "workers": default_workers(ctx.device) if request.workers is None else request.workers, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        "workers": ctx.workers, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     return protocol.score(ctx)
 
 
