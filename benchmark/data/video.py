@@ -31,7 +31,11 @@ from benchmark.errors import VideoDecodeError
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".gif")
 
-_decode_threads = 0  # 0 = ffmpeg's choice; loader workers set 1 so workers do not oversubscribe
+# One decoder thread per open video (0 would let ffmpeg choose). The model's forward or other
+# workers already use the cores, and ffmpeg's own threads cost more than they gain on short clips:
+# two torchrun processes on two cores decoded vbench-mini at 256 videos/s with 1 thread, 199 with
+# ffmpeg's choice (tools/bench_eval.py).
+_decode_threads = 1
 _decord_module = None
 _decord_tried = False
 _stderr_lock = threading.Lock()
