@@ -104,12 +104,17 @@ class ClipReader:
         """
         video = video_io.open_video(path)
         try:
-            indices = self.frame_indices(video.num_frames, rng)  # [K, T]
-            unique, inverse = np.unique(indices, return_inverse=True)
-            frames = video.read(unique)  # [F, H, W, 3]
+            return self.decode(video, self.frame_indices(video.num_frames, rng), rng)
         finally:
             video.close()
-        frames = spatial(frames, self.spec.size, self.spec.resize, rng)  # [F, S, S, 3]
+
+    def decode(self, video, indices: np.ndarray, crop_rng: np.random.Generator | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct frames of ``indices`` ``[K, T]`` from an open video, resized to the spec
+        (random crop only where the spec's resize mode has one and ``crop_rng`` is given), and
+        ``index`` ``[K, T]`` into them."""
+        unique, inverse = np.unique(indices, return_inverse=True)
+        frames = spatial(video.read(unique), self.spec.size, self.spec.resize, crop_rng)  # [F, S, S, 3]
         return frames, inverse.reshape(indices.shape)
 
     def __call__(self, path: str, rng: np.random.Generator | None = None) -> torch.Tensor:

@@ -64,11 +64,11 @@ class FlowClipReader(ClipReader):
         try:
             indices = self.frame_indices(video.num_frames, rng)  # [K, T]; short videos raise here
             flows = self.video_flow(path, video)  # [F-1, S, S, 3]
-            unique, inverse = np.unique(indices, return_inverse=True)
-            frames = spatial(video.read(unique), self.spec.size, self.spec.resize)  # [U, S, S, 3]
+            # no random crop, even in training: the cached flow images must stay aligned
+            frames, index = self.decode(video, indices, crop_rng=None)  # [U, S, S, 3], [K, T]
         finally:
             video.close()
-        rgb = frames[inverse.reshape(indices.shape)]  # [K, T, S, S, 3]
+        rgb = frames[index]  # [K, T, S, S, 3]
         flow = flows[indices[:, :-1]]  # [K, T-1, S, S, 3]
         return clips_tensor(np.concatenate([rgb, flow], axis=1))  # [K, 3, 2T-1, S, S]
 
