@@ -107,8 +107,8 @@ def _vbench_rate(detector, manifest, batch, workers) -> float:
 
 def _mmaction2_rate(detector, manifest, batch, workers) -> float | None:
     """mmaction2's own test path on the same videos, batch and workers: its VideoDataset with the
-    pipeline DecordInit → SampleFrames(test_mode) → DecordDecode → Resize(short side) →
-    CenterCrop → FormatShape → PackActionInputs, mmengine's pseudo_collate, and ``model.test_step``
+    pipeline DecordInit → SampleFrames(test_mode) → DecordDecode → the spec's resize as mmaction2's
+    Resize/CenterCrop → FormatShape → PackActionInputs, mmengine's pseudo_collate, and ``model.test_step``
     (what mmengine's TestLoop calls per batch). None for detectors whose clips are not plain RGB
     frames (flow, face crops) or whose model is not an mmaction2 recognizer."""
     import tempfile
@@ -125,11 +125,14 @@ def _mmaction2_rate(detector, manifest, batch, workers) -> float | None:
     from mmengine.runner import Runner
 
     register_all_modules(init_default_scope=True)
+    spatial = {"short_side_center_crop": [dict(type="Resize", scale=(-1, spec.size)),
+                                          dict(type="CenterCrop", crop_size=spec.size)],
+               "resize": [dict(type="Resize", scale=(spec.size, spec.size), keep_ratio=False)],
+               "center_crop": [dict(type="CenterCrop", crop_size=spec.size)]}[spec.resize]
     pipeline = [dict(type="DecordInit", num_threads=1),
                 dict(type="SampleFrames", clip_len=spec.frames, frame_interval=spec.stride,
                      num_clips=spec.num_clips, test_mode=True),
-                dict(type="DecordDecode"), dict(type="Resize", scale=(-1, spec.size)),
-                dict(type="CenterCrop", crop_size=spec.size), dict(type="FormatShape", input_format="NCTHW"),
+                dict(type="DecordDecode"), *spatial, dict(type="FormatShape", input_format="NCTHW"),
                 dict(type="PackActionInputs")]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ann:
         for path, label in zip(manifest["path"], manifest["label"]):
