@@ -51,3 +51,17 @@ def load_error(detector, state: dict, path: Path) -> str:
     with pytest.raises(WeightsError) as err:
         detector.load_weights(path)
     return str(err.value)
+
+
+def train_step(model: torch.nn.Module, optimizer: dict, clips: torch.Tensor) -> dict:
+    """One mmaction2 ``train_step`` of ``model`` on uint8 ``clips`` ``[2, 3, T, H, W]`` labelled
+    real (0) and fake (1), with an mmengine ``OptimWrapper`` around ``optimizer``; returns the
+    logged losses."""
+    from mmaction.structures import ActionDataSample
+    from mmengine.optim import build_optim_wrapper
+
+    model.train()
+    optim = build_optim_wrapper(model, {"type": "OptimWrapper", "optimizer": optimizer})
+    batch = {"inputs": list(clips[:, None]),  # N x [1 view, 3, T, H, W]
+             "data_samples": [ActionDataSample().set_gt_label(i) for i in range(len(clips))]}
+    return model.train_step(batch, optim)

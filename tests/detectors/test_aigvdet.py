@@ -11,7 +11,8 @@ import torch
 from benchmark.errors import DataError, RegistryError, VideoDecodeError, WeightsError
 from benchmark.flow import OpenCVFlow, flow_images
 from benchmark.registry import registry
-from tests.detectors.common import upstream_dump, random_clips as _clips, randomize as _randomize
+from tests.detectors.common import (upstream_dump, random_clips as _clips, randomize as _randomize,
+                                   train_step)
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_FILES = {"rgb": "aigvdet_rgb.json", "flow": "aigvdet_flow.json"}
@@ -189,18 +190,11 @@ def test_input_spec_must_match_the_backbone():
 
 
 def test_mini_trains_both_branches_through_mmaction_train_step():
-    from mmaction.structures import ActionDataSample
-    from mmengine.optim import build_optim_wrapper
-
     torch.manual_seed(1)
-    det = _detector("mini")
-    model = det.model.train()
-    optim = build_optim_wrapper(model, {"type": "OptimWrapper",
-                                        "optimizer": _config("mini")["train"]["optimizer"]})
-    batch = {"inputs": list(_clips(2, 7, 112, seed=6)[:, None]),  # N x [1 view, 3, 2T-1, H, W]
-             "data_samples": [ActionDataSample().set_gt_label(i) for i in (0, 1)]}
+    model = _detector("mini").model
     before = [model.cls_head.rgb_fc.weight.clone(), model.cls_head.flow_fc.weight.clone()]
-    log_vars = model.train_step(batch, optim)
+    # clips of T RGB frames then T-1 flow images: [2, 3, 2T-1, H, W]
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 7, 112, seed=6))
     assert torch.isfinite(log_vars["loss"]) and {"loss_rgb", "loss_flow"} <= set(log_vars)
     assert not torch.equal(model.cls_head.rgb_fc.weight, before[0])
     assert not torch.equal(model.cls_head.flow_fc.weight, before[1])

@@ -7,7 +7,7 @@ import torch
 
 from benchmark.errors import RegistryError, WeightsError
 from benchmark.registry import registry
-from tests.detectors.common import load_error, upstream_dump
+from tests.detectors.common import load_error, train_step, upstream_dump
 
 UPSTREAM_KEYS_FILE = "mmvgm_i3d.json"
 PAPER_KEYS, PAPER_NUMEL_9 = 344, 12_311_106  # InceptionI3d(400) after replace_logits(9)
@@ -259,19 +259,11 @@ def test_mini_scores_are_batch_independent_probabilities():
 
 
 def test_mini_trains_through_mmaction_train_step():
-    from mmaction.structures import ActionDataSample
-    from mmengine.optim import build_optim_wrapper
-
     torch.manual_seed(0)
-    det = _detector("mini")
-    model = det.model.train()
-    optimizer = _config("mini")["train"]["optimizer"]
-    optim = build_optim_wrapper(model, {"type": "OptimWrapper", "optimizer": optimizer})
-    batch = {"inputs": list(_clips(2, 112, seed=8)[:, None]),  # N x [1 view, 3, T, H, W]
-             "data_samples": [ActionDataSample().set_gt_label(i) for i in (0, 1)]}
+    model = _detector("mini").model
     stem, logits = (model.backbone.Conv3d_1a_7x7.conv3d.weight.clone(),
                     model.cls_head.logits.conv3d.weight.clone())
-    log_vars = model.train_step(batch, optim)
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 112, seed=8))
     assert torch.isfinite(log_vars["loss"])
     assert not torch.equal(model.backbone.Conv3d_1a_7x7.conv3d.weight, stem)
     assert not torch.equal(model.cls_head.logits.conv3d.weight, logits)

@@ -8,7 +8,8 @@ import torch
 
 from benchmark.errors import RegistryError
 from benchmark.registry import registry
-from tests.detectors.common import load_error, upstream_dump, random_clips as _clips, randomize as _randomize
+from tests.detectors.common import (load_error, upstream_dump, random_clips as _clips, randomize as _randomize,
+                                   train_step)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEYS_FILE = "mmvgm_videomae.json"
@@ -186,18 +187,10 @@ def test_paper_input_spec_is_upstreams():
 
 
 def test_mini_trains_through_mmaction_train_step():
-    from mmaction.structures import ActionDataSample
-    from mmengine.optim import build_optim_wrapper
-
     torch.manual_seed(0)
-    det = _detector("mini")
-    model = det.model.train()
-    optim = build_optim_wrapper(model, {"type": "OptimWrapper",
-                                        "optimizer": _config("mini")["train"]["optimizer"]})
-    batch = {"inputs": list(_clips(2, 8, 112, seed=8)[:, None]),  # N x [1 view, 3, T, H, W]
-             "data_samples": [ActionDataSample().set_gt_label(i) for i in (0, 1)]}
+    model = _detector("mini").model
     before = model.backbone.model.embeddings.patch_embeddings.projection.weight.clone()
-    log_vars = model.train_step(batch, optim)
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 8, 112, seed=8))
     assert torch.isfinite(log_vars["loss"])
     after = model.backbone.model.embeddings.patch_embeddings.projection.weight
     assert not torch.equal(after, before)

@@ -8,7 +8,8 @@ import torch
 from benchmark.errors import RegistryError
 from benchmark.registry import registry
 from detectors.sta.blending import DriftRanges, apply_blending, drift_blend
-from tests.detectors.common import load_error, upstream_dump, random_clips, randomize as _randomize
+from tests.detectors.common import (load_error, upstream_dump, random_clips, randomize as _randomize,
+                                   train_step)
 
 # Optional: a folder holding upstream's key list ``sta.json`` (keys/shapes dumped from the upstream
 # model); the layout test below checks against it too when it is given.
@@ -261,18 +262,9 @@ def test_detector_blends_training_batches_at_the_configured_rate():
 
 
 def test_mini_trains_through_mmaction_train_step():
-    from mmaction.structures import ActionDataSample
-    from mmengine.optim import build_optim_wrapper
-
-    det = _detector("mini")
-    model = det.model.train()
-    optimizer = _config("mini")["train"]["optimizer"]
-    optim = build_optim_wrapper(model, {"type": "OptimWrapper", "optimizer": optimizer})
-    clips = _clips(2, 112, seed=14)
-    batch = {"inputs": list(clips[:, None]),  # N x [1 view, 3, T, H, W]
-             "data_samples": [ActionDataSample().set_gt_label(i) for i in (0, 1)]}
+    model = _detector("mini").model
     before = model.backbone.transformer.resblocks[0].Adapter.up.weight.clone()
-    log_vars = model.train_step(batch, optim)
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 112, seed=14))
     assert torch.isfinite(log_vars["loss"])
     assert not torch.equal(model.backbone.transformer.resblocks[0].Adapter.up.weight, before)
 
