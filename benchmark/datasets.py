@@ -33,7 +33,15 @@ def resolve_data(spec: str, seed: int = 0):
     from benchmark.data.readers import read_dataset
 
     if spec in DATASETS:
-        frame, name = load_manifest(DATASETS[spec][1](seed)), spec
+        try:
+            manifest_path = DATASETS[spec][1](seed)
+        except OSError as exc:  # a read-only or full cache folder
+            from benchmark.errors import StoreError
+            from benchmark.io import describe_os_error
+
+            raise StoreError(f"building the embedded dataset {spec}: " + describe_os_error(
+                exc, "write", exc.filename or "the cache folder ($VBENCH_CACHE)")) from None
+        frame, name = load_manifest(manifest_path), spec
     elif Path(spec).exists():
         frame, name = read_dataset(spec), Path(spec).stem or Path(spec).name
     else:

@@ -166,7 +166,9 @@ def build_corpus(root: Path | None = None, seed: int = 0, force: bool = False,
     if not force and is_complete(final, digest):
         return final / MANIFEST
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=root))
+    remove_stale_builds(root)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial",
+                                    dir=root))
     try:
         _build_into(staging, seed, spec, workers, progress)
         (staging / MARKER).write_text(digest + "\n")
@@ -174,6 +176,30 @@ def build_corpus(root: Path | None = None, seed: int = 0, force: bool = False,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final / MANIFEST
+
+
+def remove_stale_builds(root: Path) -> list[Path]:
+    """Deletes ``.<name>.<pid>.<random>.partial`` folders whose building process is gone (a killed
+    build); a build still running in another process keeps its folder."""
+    removed = []
+    for folder in Path(root).glob(".*.partial"):
+        parts = folder.name.split(".")
+        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def is_complete(folder: Path, digest: str) -> bool:
