@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
+    from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
+    add_data_parser(sub)
     return parser
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
-        return {"run": _run, "ls": _ls, "report": _report}[args.command](args)
+        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2

@@ -53,11 +53,17 @@ def csv_uncell(value: Any) -> Any:
     return value
 
 
+def _is_text(series) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+
+
 def csv_frame(frame):
     """A copy of a DataFrame with every text cell passed through `csv_cell` (for ``to_csv``)."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith("string"):
+        if _is_text(out[column]):
             out[column] = out[column].map(csv_cell)
     out.columns = [csv_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
@@ -75,7 +81,7 @@ def read_csv_text(path, **kwargs):
     kwargs.setdefault("na_values", [""])
     frame = pd.read_csv(path, **kwargs)
     for column in frame.columns:
-        if frame[column].dtype == object:
+        if _is_text(frame[column]):
             frame[column] = frame[column].map(csv_uncell)
     frame.columns = [csv_uncell(c) for c in frame.columns]
     return frame

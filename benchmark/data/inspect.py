@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from benchmark.data.manifest import REAL, SPLITS
-from benchmark.data.options import (COMPRESSION_LEVELS, DATASET_LAYOUTS, SPLIT_RULES, DataOptions)
-from benchmark.data.prepare import PreparedData, prepare_data
+from benchmark.data.options import COMPRESSION_LEVELS, DATASET_LAYOUTS, SPLIT_RULES, DataOptions
 from benchmark.safe_text import show_controls
+
+if TYPE_CHECKING:  # the CLI builds its parser from this module: pandas loads only when used
+    import pandas as pd
+
+    from benchmark.data.prepare import PreparedData
 
 _EXAMPLES = 3
 _GENERAL_CHECKS = ("test_rows", "real", "leakage", "files")
@@ -46,28 +47,35 @@ def _sources(manifest: pd.DataFrame, rule: str) -> dict[str, Any]:
 
 
 def _counts(manifest: pd.DataFrame) -> dict[str, dict[str, int]]:
+    from benchmark.data.manifest import SPLITS
+
     table = manifest.groupby(["generator", "split"]).size().unstack(fill_value=0)
     return {str(g): {s: int(table.loc[g].get(s, 0)) for s in SPLITS} for g in table.index}
 
 
 def _problems(prepared: PreparedData) -> list[str]:
+    """Messages of the checks a run would fail: "any run" checks, then training-only ones."""
     from benchmark.data.checks import run_checks
     from benchmark.errors import DataError
 
-    problems = []
-    names = list(_GENERAL_CHECKS)
+    plan = [("any run", name, {}) for name in _GENERAL_CHECKS]
+    plan.append(("any run", "classes", {"splits": ["test"]}))
     if prepared.options.split != "all-test":
-        names.insert(1, "classes")
-    for name in names:
+        plan.append(("a training run", "train_rows", {}))
+        plan.append(("a training run", "classes", {"splits": ["train", "val"]}))
+    problems = []
+    for scope, name, context in plan:
         try:
-            run_checks(prepared.manifest, [name], prepared.name)
+            run_checks(prepared.manifest, [name], prepared.name, **context)
         except DataError as error:
-            problems.append(str(error))
+            problems.append(f"{scope}: {error}")
     return problems
 
 
 def summarize(prepared: PreparedData) -> dict[str, Any]:
     """The JSON-able facts of `DataInspection` (see the module docstring)."""
+    import pandas as pd
+
     m, log = prepared.manifest, prepared.log
     dupes = {"same_path": _groups_of(m, "path")}
     if "fingerprint" in m.columns:
@@ -88,6 +96,8 @@ def summarize(prepared: PreparedData) -> dict[str, Any]:
 
 
 def _count_table(counts: dict[str, dict[str, int]]) -> list[str]:
+    from benchmark.data.manifest import REAL, SPLITS
+
     width = max([len(g) for g in counts] + [9])
     lines = [f"  {'generator':{width}s} " + " ".join(f"{s:>6s}" for s in SPLITS)]
     order = sorted(counts, key=lambda g: (g != REAL, g))
@@ -126,7 +136,7 @@ def render(summary: dict[str, Any], manifest_path: str | None = None) -> str:
     if fp:
         lines.append(f"fingerprints: {fp['computed']} computed, {fp['cached']} from cache in "
                      f"{fp['seconds']:.2f} s; {s['missing']} file(s) missing")
-    lines += [f"would stop a run: {show_controls(p)}" for p in s["problems"]]
+    lines += [f"would stop {show_controls(p)}" for p in s["problems"]]
     if manifest_path:
         lines.append(f"manifest: {manifest_path}")
     return "\n".join(lines)
@@ -149,6 +159,7 @@ def inspect_data(spec: str, seed: int = 0, options: DataOptions | None = None,
                  out: str | None = None) -> DataInspection:
     """Prepares ``spec`` as a run would (`prepare_data`), summarises it, writes the manifest to ``out``."""
     from benchmark.data.manifest import save_manifest
+    from benchmark.data.prepare import prepare_data
 
     prepared = prepare_data(spec, seed=seed, options=options)
     if out:
@@ -207,7 +218,7 @@ def options_from_args(args: argparse.Namespace, extra: dict | None = None) -> Da
                        ("split", "split")):
         if getattr(args, flag, None) is not None:
             values[name] = getattr(args, flag)
-    return DataOptions.from_mapping(values, origin="the data flags")
+    return DataOptions.from_mapping(values, origin="--option")
 
 
 def add_data_parser(subparsers) -> None:
@@ -222,6 +233,7 @@ def add_data_parser(subparsers) -> None:
     inspect.add_argument("--seed", type=int, default=0)
     inspect.add_argument("--out", help="where to write the manifest CSV (default: ./<name>.manifest.csv)")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.set_defaults(handler=run_data_command)
 
 
 def run_data_command(args: argparse.Namespace) -> int:

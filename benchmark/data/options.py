@@ -36,6 +36,8 @@ SPLIT_RULES = {
 }
 COMPRESSION_LEVELS = ("c23", "c40", "raw", "all")
 SOURCE_RULES = {
+    "auto": "stem, except for the aigvdet layout (video): AIGVDet numbers the videos of each "
+            "class folder independently, so video_00000 in 0_real and 1_fake are unrelated",
     "stem": "files whose names share a stem (after removing generator suffixes; FF++ "
             "<target>_<source> fakes join both) are one source",
     "video": "every video is its own source",
@@ -91,8 +93,9 @@ class DataOptions:
         split: a rule of `SPLIT_RULES`: None or ``"given"``, ``"all-test"``, or ``"60/20/20"``.
         compression: DeepfakeBench compression level (``c23``, ``c40``, ``raw``, or ``all``).
         pairing: a CSV file with ``video_id`` (or ``path``) and ``source_id`` columns that says
-            which videos share a source; it overrides the inferred grouping for the rows it lists.
-        sources: how sources are inferred, a key of `SOURCE_RULES`.
+            which videos share a source; it adds to the grouping by name (``sources=video`` to
+            rely on the file alone).
+        sources: how sources are inferred, a key of `SOURCE_RULES` (``auto`` picks per layout).
         images: how loose images in a class folder become videos, a key of `IMAGE_RULES`.
         dataset: the ``dataset`` column for layouts without one (default: the folder name).
         fingerprint: compute content fingerprints (`benchmark.data.fingerprint`).
@@ -104,7 +107,7 @@ class DataOptions:
     split: str | None = None
     compression: str = "c23"
     pairing: str | None = None
-    sources: str = "stem"
+    sources: str = "auto"
     images: str = "auto"
     dataset: str | None = None
     fingerprint: bool = True

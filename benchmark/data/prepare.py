@@ -55,7 +55,7 @@ def _named(spec: str, seed: int, options: DataOptions, log: ReadLog):
     from benchmark.datasets import DATASETS
 
     frame = load_manifest(DATASETS[spec][1](seed))
-    return "named", finish_manifest(frame, options, seed, spec, log, infer=False)
+    return "named", finish_manifest(frame, options, seed, spec, log, layout="named")
 
 
 def prepare_data(spec: str, seed: int = 0, options: DataOptions | None = None) -> PreparedData:
@@ -83,8 +83,7 @@ def prepare_data(spec: str, seed: int = 0, options: DataOptions | None = None) -
         layout, manifest = _named(spec, seed, options, log)
     elif Path(spec).exists():
         layout, rows = read_rows(spec, options, log)
-        manifest = finish_manifest(rows, options, seed, f"{spec} ({layout} layout)", log,
-                                   infer=layout != "manifest")
+        manifest = finish_manifest(rows, options, seed, f"{spec} ({layout} layout)", log, layout=layout)
     else:
         raise UnknownKeyError("dataset", spec, list(DATASETS) + ["<manifest.csv>", "<folder>"])
     stats: dict = {}

@@ -287,4 +287,4 @@ def read_dataset(path: str, layout: str | None = None, dataset: str | None = Non
     options = DataOptions.from_mapping(values, origin="read_dataset")
     log = log if log is not None else ReadLog()
     found, rows = read_rows(path, options, log)
-    return finish_manifest(rows, options, seed, f"{path} ({found} layout)", log, infer=found != "manifest")
+    return finish_manifest(rows, options, seed, f"{path} ({found} layout)", log, layout=found)

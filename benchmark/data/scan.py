@@ -22,8 +22,9 @@ SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "va
 REAL_FOLDER_NAMES = ("real", "reals", "real_videos", "realvideos", "internvid", "original",
                      "originals", "pristine", "authentic", "genuine")
 _REAL_PART = re.compile(r"(^|[^a-z])real($|[^a-z])")
-# <video>_<frame>, <video>-<frame>, <video>_frame<frame>, optionally _<face index> after it.
-_FRAME_NAME = re.compile(r"(?P<video>.+?)(?P<sep>[_-])(?:frame|frm|f)?(?P<frame>\d+)(?:[_-]\d{1,2})?")
+# <video>_<frame>, <video>-<frame>, <video>_frame<frame>: the last number is the frame
+# (greedy, so FF++ fakes 000_003_12.jpg are frame 12 of 000_003).
+_FRAME_NAME = re.compile(r"(?P<video>.+)(?P<sep>[_-])(?:frame|frm|f)?(?P<frame>\d+)")
 _SHOWN = 3  # examples kept per skip reason
 
 

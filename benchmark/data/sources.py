@@ -127,8 +127,15 @@ def _join_by_pairing(frame: pd.DataFrame, path: str, union: _Union) -> None:
         union.join(where[value], first.setdefault(source, where[value]))
 
 
+def source_rule(options: DataOptions, layout: str) -> str:
+    """``stem`` or ``video`` for ``layout`` (resolves ``auto``, see `SOURCE_RULES`)."""
+    if options.sources != "auto":
+        return options.sources
+    return "video" if layout == "aigvdet" else "stem"
+
+
 def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, infer: bool,
-                  log: ReadLog) -> pd.DataFrame:
+                  log: ReadLog, layout: str = "") -> pd.DataFrame:
     """``frame`` with ``source_id`` set to one id per inferred source (see the module docstring).
 
     Args:
@@ -137,6 +144,7 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
         by_split: compare names within each split only (the layout's own splits are kept).
         infer: infer by name at all (False for manifests, whose ``source_id`` is authoritative).
         log: receives the grouping rule, for reports.
+        layout: the layout read, for ``sources=auto``.
     """
     frame = frame.reset_index(drop=True).assign(_pos=range(len(frame)))
     union = _Union(len(frame))
@@ -144,7 +152,9 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
         for pos in part["_pos"].iloc[1:]:
             union.join(int(part["_pos"].iloc[0]), int(pos))
     rule = "the layout's source ids" if not infer else "each video its own source"
-    if infer and options.sources == "stem":
+    if infer and source_rule(options, layout) == "video" and options.sources == "auto":
+        rule += f" ({layout}: names do not pair videos; sources=stem or a pairing file can)"
+    if infer and source_rule(options, layout) == "stem":
         scopes = frame.groupby(frame["split"].fillna("")) if by_split else [("", frame)]
         for _, part in scopes:
             _join_by_name(part, union)
@@ -190,14 +200,16 @@ def apply_split_rule(frame: pd.DataFrame, options: DataOptions, seed: int, origi
 
 
 def finish_manifest(frame: pd.DataFrame, options: DataOptions, seed: int, origin: str,
-                    log: ReadLog, infer: bool = True) -> pd.DataFrame:
+                    log: ReadLog, layout: str = "") -> pd.DataFrame:
     """Raw reader rows → a validated manifest: sources grouped, split rule applied.
 
     Args:
-        infer: group sources by name (False where the data's ``source_id`` is authoritative).
+        layout: the layout read; for ``manifest`` and named datasets the data's own ``source_id``
+            is authoritative and nothing is inferred.
     """
     kind, _ = options.split_rule
     keep_splits = kind == "given" and frame["split"].notna().all()
-    frame = group_sources(frame, options, by_split=keep_splits, infer=infer, log=log)
+    infer = layout not in ("manifest", "named")
+    frame = group_sources(frame, options, by_split=keep_splits, infer=infer, log=log, layout=layout)
     frame = apply_split_rule(frame, options, seed, origin, log)
     return validate_manifest(frame, origin=origin)

@@ -72,8 +72,10 @@ def test_aigvdet_without_splits(tmp_path):
         frames(tmp_path, f"1_fake/video_{i}")
     df = read_dataset(tmp_path, seed=1)
     assert set(df["generator"]) == {"real", "fake"}
-    # same stem across classes → one source (the real video's id), so one split per pair
-    assert (df["source_id"] == df["video_id"].str.replace("1_fake", "0_real")).all()
+    # AIGVDet numbers each class folder on its own: names pair nothing unless asked to
+    assert (df["source_id"] == df["video_id"]).all()
+    paired = read_dataset(tmp_path, seed=1, sources="stem")
+    assert (paired["source_id"] == paired["video_id"].str.replace("1_fake", "0_real")).all()
     assert set(df["split"]) == {"train", "val", "test"}
     check_no_leakage(df)
 
