@@ -176,7 +176,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, option_flag: str = "--op
             ``args.data_option``); a parser that already has ``--option`` for protocol options can
             use `split_option_pairs` on its values instead and pass ``option_flag=None``.
     """
-    parser.add_argument("--layout", choices=sorted(DATASET_LAYOUTS), help="dataset layout (default: detected)")
+    parser.add_argument("--layout", help=f"dataset layout, one of {', '.join(sorted(DATASET_LAYOUTS))} "
+                                         f"(default: detected)")
     parser.add_argument("--data-root", help="folder that relative paths in a DeepfakeBench JSON or "
                                             "manifest start from")
     parser.add_argument("--real-dirs", help="comma-separated folder/label names that hold real videos, "
@@ -185,7 +186,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, option_flag: str = "--op
     if option_flag:
         parser.add_argument(option_flag, dest="data_option", action="append", default=[],
                             metavar="NAME=VALUE", help=f"data options: compression="
-                            f"{'|'.join(COMPRESSION_LEVELS)}, pairing=FILE.csv, sources=stem|video, "
+                            f"{'|'.join(COMPRESSION_LEVELS)}, pairing=FILE.csv, sources=auto|stem|video, "
                             f"images=auto|each, dataset=NAME, fingerprint=false")
 
 

@@ -147,10 +147,9 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
         layout: the layout read, for ``sources=auto``.
     """
     frame = frame.reset_index(drop=True).assign(_pos=range(len(frame)))
-    union = _Union(len(frame))
-    for _, part in frame.groupby("source_id", sort=False):
-        for pos in part["_pos"].iloc[1:]:
-            union.join(int(part["_pos"].iloc[0]), int(pos))
+    union, first = _Union(len(frame)), {}
+    for pos, code in enumerate(pd.factorize(frame["source_id"])[0]):  # the layout's own sources
+        union.join(pos, first.setdefault(code, pos))
     rule = "the layout's source ids" if not infer else "each video its own source"
     if infer and source_rule(options, layout) == "video" and options.sources == "auto":
         rule += f" ({layout}: names do not pair videos; sources=stem or a pairing file can)"

@@ -50,6 +50,10 @@ def test_frame_folder_changes_with_any_frame(tmp_path, write_frames):
     (folder / "2.png").rename(folder / "9.png")
     assert compute_fingerprint(str(folder)) != second
     assert compute_fingerprint(str(folder / "[1-2].png")) != compute_fingerprint(str(folder))  # a frame set
+    many = write_frames(tmp_path / "many", n=20)  # 8 of 20 frames are read; all names and sizes count
+    before = compute_fingerprint(str(many))
+    (many / "7.png").write_bytes((many / "7.png").read_bytes() + b"\0")
+    assert compute_fingerprint(str(many)) != before
     empty = tmp_path / "empty"
     empty.mkdir()
     assert compute_fingerprint(str(empty)) == MISSING

@@ -63,6 +63,8 @@ def test_cli_data_inspect(tmp_path, capsys):
     assert "--split: expected" in capsys.readouterr().err
     assert main(["data", "inspect", "--data", str(root), "--option", "compresion=c40"]) == 2
     assert "Did you mean: compression" in capsys.readouterr().err
+    assert main(["data", "inspect", "--data", str(root), "--layout", "aigvdt"]) == 2
+    assert "Unknown dataset layout 'aigvdt'. Did you mean: aigvdet" in capsys.readouterr().err
 
 
 def test_split_option_pairs():
