@@ -124,7 +124,8 @@ def render(summary: dict[str, Any], manifest_path: str | None = None) -> str:
             lines.append(f"duplicates, {text}: {len(dupes[key])}, e.g. "
                          + " = ".join(show_controls(v) for v in dupes[key][0]))
     for item in dupes["merged"][:_EXAMPLES]:
-        lines.append(f"merged: {show_controls(item['kept'])} kept; {len(item['dropped'])} copies "
+        n = len(item["dropped"])
+        lines.append(f"merged: {show_controls(item['kept'])} kept; {n} {'copy' if n == 1 else 'copies'} "
                      f"dropped ({item['why']})")
     if len(dupes["merged"]) > _EXAMPLES:
         lines.append(f"merged: ... {len(dupes['merged']) - _EXAMPLES} more")
