@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
+    from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
+    add_data_parser(sub)
     return parser
 
 
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
-        return {"run": _run, "ls": _ls, "report": _report}[args.command](args)
+        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2
@@ -152,8 +154,8 @@ def _ls(args) -> int:
         from benchmark.data.readers import DATASET_LAYOUTS
         from benchmark.datasets import DATASETS
 
-        for name, (text, _) in DATASETS.items():
-            print(f"{name:18s} {text}")
+        for name in DATASETS:
+            print(f"{name:18s} {DATASETS.description(name)}")
         for name, text in DATASET_LAYOUTS.items():
             print(f"{'layout:' + name:18s} {text}")
     return 0

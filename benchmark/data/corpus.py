@@ -7,7 +7,6 @@ per seed and happens once per cache folder. See ``benchmark/data/CORPUS.md`` for
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -215,30 +214,6 @@ def plan_videos(seed: int, spec: CorpusSpec) -> list[VideoJob]:
             for index in range(count)]
 
 
-def assign_splits(jobs: list[VideoJob], seed: int) -> dict[str, str]:
-    """Maps video_id to split, stratified per group, each group split ~60/20/20.
-
-    Every video is its own source, so splitting videos splits sources; each group gets at least
-    one video in every split.
-    """
-    import numpy as np
-
-    by_group: dict[str, list[VideoJob]] = {}
-    for job in jobs:
-        by_group.setdefault(job.group, []).append(job)
-    splits: dict[str, str] = {}
-    for group, members in by_group.items():
-        rng = np.random.default_rng([seed, zlib.crc32(b"splits"), zlib.crc32(group.encode())])
-        order = rng.permutation(len(members))
-        n_val = max(1, round(SPLIT_FRACTIONS["val"] * len(members)))
-        n_test = max(1, round(SPLIT_FRACTIONS["test"] * len(members)))
-        n_train = len(members) - n_val - n_test
-        names = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
-        for position, member in zip(order, names):
-            splits[members[position].video_id] = member
-    return splits
-
-
 def render_video(job: VideoJob, folder: Path) -> dict[str, str]:
     """Renders and encodes one video under ``folder``; returns its manifest row but the split."""
     import numpy as np
@@ -260,14 +235,15 @@ def render_video(job: VideoJob, folder: Path) -> dict[str, str]:
 
 def _build_into(folder: Path, seed: int, spec: CorpusSpec, workers: int, progress: bool) -> None:
     """Renders every video into ``folder`` and writes ``manifest.csv`` and ``spec.json``."""
-    jobs = plan_videos(seed, spec)
-    rows = _render_all(jobs, folder, workers, progress)
-    splits = assign_splits(jobs, seed)
-    with open(folder / MANIFEST, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in sorted(rows, key=lambda r: r["video_id"]):
-            writer.writerow({**row, "split": splits[row["video_id"]]})
+    import pandas as pd
+
+    from benchmark.data.manifest import assign_splits, save_manifest
+
+    rows = _render_all(plan_videos(seed, spec), folder, workers, progress)
+    # Every video is its own source, so the shared assigner stratifies per group (generator).
+    frame = pd.DataFrame(sorted(rows, key=lambda r: r["video_id"]))
+    frame = assign_splits(frame, fractions=tuple(SPLIT_FRACTIONS.values()), seed=seed)
+    save_manifest(frame[list(MANIFEST_COLUMNS)], folder / MANIFEST)
     about = {"dataset": DATASET, "version": VERSION, "seed": seed, "spec": asdict(spec),
              "generators": CORPUS_GENERATORS, "digest": spec.digest(seed)}
     (folder / "spec.json").write_text(json.dumps(about, indent=2, sort_keys=True) + "\n")
