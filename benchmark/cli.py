@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="vbench_runs", help="run store directory")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                     help="a protocol option (repeatable); `vbench ls protocols` lists them")
+                     help="a protocol option (repeatable; `vbench ls protocols` lists them) or a "
+                          "data option (compression=c23|c40|raw|all, pairing=FILE.csv, "
+                          "sources=auto|stem|video, images=auto|each, dataset=NAME)")
     run.add_argument("--mode", help="shorthand for --option mode=VALUE (cross_generator: "
                                     "one_vs_all or leave_one_out)")
     run.add_argument("--workers", type=int, default=None,
@@ -52,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override config entries, e.g. train.epochs=2 train.optimizer.lr=1e-4")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check everything, print what the run would do on which videos, write "
+                          "the manifest it would use (./<data>.manifest.csv) and stop")
+    run.add_argument("--max-failed-share", type=float, default=0.05, metavar="FRACTION",
+                     help="exit 3 (after writing the results) when more than this share of the "
+                          "videos cannot be decoded (default 0.05)")
+    from benchmark.data.inspect import add_data_arguments
+
+    add_data_arguments(run, option_flag=None)  # --layout, --data-root, --real-dirs, --split
     ls = sub.add_parser("ls", help="list methods, protocols or datasets")
     ls.add_argument("what", choices=("methods", "protocols", "datasets"))
     report = sub.add_parser("report", help="render one leaderboard over run directories")
@@ -63,8 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 done, 2 bad input or an unusable environment (one ``vbench: error:`` line),
-    130 interrupted."""
+    """Exit codes: 0 done; 2 bad input or an unusable environment (one ``vbench: error:`` line,
+    nothing run); 3 the run finished but more than ``--max-failed-share`` of its videos could not
+    be decoded (listed); 130 interrupted."""
     from benchmark.errors import VBenchError
 
     args = _parser().parse_args(argv)
@@ -92,7 +104,10 @@ def _run(args) -> int:
     from benchmark.runner import RunRequest, execute
     from benchmark.tables import print_run
 
-    options = _key_values(args.option, "--option", parse=str)
+    from benchmark.data.inspect import options_from_args, split_option_pairs
+
+    data_pairs, protocol_items = split_option_pairs(args.option)
+    options = _key_values(protocol_items, "--option", parse=str)
     if args.mode:
         options["mode"] = args.mode
     request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
@@ -101,7 +116,13 @@ def _run(args) -> int:
                          progress=not args.no_progress, force=args.force,
                          cfg_options=_key_values(args.cfg_options, "--cfg-options"),
                          reuse_across_versions=args.reuse_across_versions,
+                         data_options=options_from_args(args, extra=data_pairs),
+                         max_failed_share=args.max_failed_share,
                          command="vbench " + " ".join(args.argv))
+    if args.dry_run:
+        from benchmark.dryrun import dry_run
+
+        return dry_run(request)
     from benchmark.distributed import shutdown
 
     try:
@@ -110,10 +131,28 @@ def _run(args) -> int:
         shutdown(barrier=False)  # the other ranks may never reach a barrier
         raise
     shutdown()
-    if report is not None:  # None on torchrun ranks > 0: rank 0 prints
-        print_run(report.parent)
-        print(report)
-    return 0
+    if report is None:  # torchrun ranks > 0: rank 0 prints
+        return 0
+    print_run(report.parent)
+    print(report)
+    return _failure_code(report.parent, request.max_failed_share)
+
+
+def _failure_code(run_dir: Path, share: float) -> int:
+    """3 when more than ``share`` of the videos could not be decoded (listed on stderr), else 0."""
+    import json
+
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    total, failed = info.get("n_videos", 0), info.get("failures", [])
+    if not total or len(failed) / total <= share:
+        return 0
+    print(f"vbench: {len(failed)} of {total} videos could not be decoded (more than "
+          f"{share:.0%}); the results are written but cover only the others:", file=sys.stderr)
+    for item in failed[:20]:
+        print(f"  {item['video_id']}: {item['error']}", file=sys.stderr)
+    if len(failed) > 20:
+        print(f"  ... and {len(failed) - 20} more (see {run_dir / 'report.html'})", file=sys.stderr)
+    return 3
 
 
 def _key_values(items: list[str], flag: str, parse=None) -> dict:

@@ -27,6 +27,10 @@ def _record(ctx) -> dict[str, Any]:
         "options": ctx.options, "method": request.method, "config": request.config,
         "config_dict": ctx.config, "cfg_overrides": request.cfg_options,
         "dataset": ctx.data_name, "data_source": request.data,
+        "data_options": ctx.data.options.to_dict() if ctx.data is not None else None,
+        "data_layout": ctx.data.layout if ctx.data is not None else None,
+        "data_grouping": ctx.data.log.grouping if ctx.data is not None else None,
+        "data_splitting": ctx.data.log.splitting if ctx.data is not None else None,
         "manifest_hash": ctx.manifest.attrs.get("hash"), "n_manifest_rows": len(ctx.manifest),
         "seed": request.seed, "weights": ctx.weights.describe() if ctx.weights else None,
         "weights_sha256": ctx.weights.digest if ctx.weights else None,
@@ -79,6 +83,7 @@ def finish(ctx, scores, how, start: float) -> Path:
     """Writes metrics, tables, the manifest and the report, then marks the run complete."""
     import pandas as pd
 
+    from benchmark.data.manifest import save_manifest
     from benchmark.report import RunData, render_report
 
     run, request = ctx.run, ctx.request
@@ -92,7 +97,7 @@ def finish(ctx, scores, how, start: float) -> Path:
                           ("protocol", request.protocol)):
         metrics.insert(0, column, value)
     atomic_write_frame(run.dir / "metrics.csv", metrics)
-    atomic_write_frame(run.dir / "manifest.csv", ctx.manifest)
+    save_manifest(ctx.manifest, run.dir / "manifest.csv")
     info = _final_info(ctx, scores, results, how, start)
     paths = render_report([RunData.from_memory(run.dir, info, scores, results)], run.dir,
                           title=f"vbench: {info['run_id']}")
@@ -110,11 +115,12 @@ def _final_info(ctx, scores, results, how, start: float) -> dict[str, Any]:
         info["timings"] = ctx.timings
     if isinstance(how, dict):
         info["reused_from"] = how
-    first = scores.drop_duplicates("video_id")
+    failed = scores[scores["status"] != "ok"].drop_duplicates("video_id")
     info.update(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                n_videos=int(scores["video_id"].nunique()),
-                n_failed=int(first["status"].ne("ok").sum()), summary=results["summary"],
-                models=_models(ctx, previous))
+                n_videos=int(scores["video_id"].nunique()), n_failed=len(failed),
+                failures=[{"video_id": v, "error": e} for v, e in zip(failed["video_id"],
+                                                                      failed["error"])],
+                summary=results["summary"], models=_models(ctx, previous))
     info.setdefault("created", info["finished"])
     return info
 

@@ -14,10 +14,14 @@ log = logging.getLogger("vbench.run")
 _SHOW = 5
 
 
-def prepare(request):
-    """Resolves and checks a `benchmark.runner.RunRequest` into a `RunContext` with its plan."""
+def prepare(request, dry: bool = False):
+    """Resolves and checks a `benchmark.runner.RunRequest` into a `RunContext` with its plan.
+
+    Args:
+        dry: a dry run: ``--out`` is not created.
+    """
+    from benchmark.data.prepare import prepare_data
     from benchmark.distributed import init_from_env, is_main, main_first
-    from benchmark.datasets import resolve_data
     from benchmark.registry import registry
     from benchmark.runner import RunContext, check_out_dir, resolve_device
     from benchmark.runs import Run, run_key
@@ -33,17 +37,31 @@ def prepare(request):
     device = init_from_env(resolve_device(request.device))
     out = check_out_dir(request.out) if is_main() else request.out
     with main_first():  # rank 0 builds the embedded corpus once; the others then read it
-        data_name, manifest = resolve_data(request.data, seed=request.seed)
+        data = prepare_data(request.data, seed=request.seed, options=data_options(request))
+    manifest, data_name = data.manifest, data.name
     check_text_columns(manifest, request.data)
     key_spec = key_spec_of(request, protocol, options, config, manifest, weights)
     run = Run(out, protocol.name, request.method, request.config, run_key(key_spec))
     ctx = RunContext(request, protocol, config, manifest, options, device, weights, run)
-    ctx.key_spec, ctx.data_name = key_spec, data_name
+    ctx.key_spec, ctx.data_name, ctx.data = key_spec, data_name, data
     ctx.units = protocol.plan(ctx)
     if not ctx.units:
         raise DataError(f"protocol {protocol.name}: nothing to do on {request.data} "
                         f"(the plan has no units)")
     return ctx
+
+
+def data_options(request):
+    """The data options of a run; with ``--weights`` and no ``--split``, every video is a test
+    video (an evaluation must not drop the 80 % a split would put into train and val)."""
+    import dataclasses
+
+    from benchmark.data.options import DataOptions
+
+    options = request.data_options or DataOptions()
+    if request.weights and options.split is None:
+        options = dataclasses.replace(options, split="all-test")
+    return options
 
 
 def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:

@@ -195,7 +195,9 @@ def _csv(boards: list[dict[str, Any]]) -> str:
             record = {k: row.get(k) for k in BASE_COLUMNS}
             record.update({m.key: row.get(m.key) for m in board["metrics"]})
             records.append(record)
-    return pd.DataFrame(records).to_csv(index=False, lineterminator="\n")
+    from benchmark.safe_text import csv_frame
+
+    return csv_frame(pd.DataFrame(records)).to_csv(index=False, lineterminator="\n")
 
 
 # ----------------------------------------------------------------------------- run sections
@@ -253,9 +255,17 @@ def _fmt_seconds(value: Any) -> str:
 
 
 def _md(value: Any) -> str:
-    """One Markdown table cell: no pipes, newlines or raw HTML."""
-    text = _text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """One Markdown table cell: no links, images, HTML, pipes, newlines or hidden characters."""
+    from benchmark.safe_text import markdown_cell
+
+    return markdown_cell(_text(value)).replace("\r", " ").replace("\n", " ")
+
+
+def _shown(value: Any) -> Any:
+    """Every value a template prints: bidirectional and invisible characters made visible."""
+    from benchmark.safe_text import show_controls
+
+    return show_controls(value) if isinstance(value, str) else value
 
 
 def _environment(autoescape: bool) -> Any:
@@ -263,7 +273,8 @@ def _environment(autoescape: bool) -> Any:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             finalize=_shown)
     env.filters.update(fmt=fmt, seconds=_fmt_seconds, md=_md)
     return env
 

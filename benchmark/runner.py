@@ -41,6 +41,8 @@ class RunRequest:
     force: bool = False
     cfg_options: dict[str, Any] = field(default_factory=dict)
     reuse_across_versions: bool = False
+    data_options: Any = None  # benchmark.data.options.DataOptions; None: defaults
+    max_failed_share: float = 0.05
     command: str = ""
 
 
@@ -66,6 +68,7 @@ class RunContext:
     models: dict[str, dict] = field(default_factory=dict)
     key_spec: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
+    data: Any = None  # benchmark.data.prepare.PreparedData: how the manifest was made
 
     @property
     def seed(self) -> int:
@@ -186,14 +189,24 @@ def resolve_device(device: str) -> str:
 
 
 def check_out_dir(out: str) -> Path:
-    """``--out`` must be a folder this process can write (created if missing)."""
+    """``--out`` must be a folder this process can create and write; nothing is created here (the
+    run directory is created when it is locked)."""
     import os
 
-    from benchmark.io import make_dir
-
-    path = make_dir(out, "--out folder")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise StoreError(f"cannot write to --out folder {path}: permission denied")
+    path = Path(out)
+    too_long = [p for p in path.parts if len(os.fsencode(p)) > 255]
+    if too_long:
+        raise StoreError(f"cannot create --out folder {path}: File name too long "
+                         f"({len(os.fsencode(too_long[0]))} bytes in one name; the limit is 255)")
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise StoreError(f"cannot create --out folder {path}: a file of that name is in the way "
+                         f"({probe})")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create --out folder {path}: permission denied ({probe} is not "
+                         f"writable)")
     return path
 
 

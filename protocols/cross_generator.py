@@ -41,10 +41,16 @@ def train_sets(generators: list[str], mode: str) -> dict[str, list[str]]:
 
 
 def plan(ctx) -> list[Unit]:
-    """One unit per train set, or one evaluation unit for given weights."""
+    """One unit per train set, or one evaluation unit for given weights; refuses data it cannot
+    run on (no test videos, no real videos, leakage, missing files; for training also no training
+    rows, a class missing from train or validation, a generator without training videos)."""
+    from benchmark.data.checks import run_checks
+
     manifest = ctx.manifest
     generators = sorted(set(manifest.loc[manifest["label"] == 1, "generator"]))
     if ctx.weights is not None:
+        run_checks(manifest, ["test_rows", "real", "leakage", "files"], ctx.data_name,
+                   splits=["test", "val"])
         stored = ctx.weights.stored
         if stored is not None and stored.card.get("protocol") == NAME:
             members = tuple(stored.card.get("members", {}).get(MEMBERS, ()))
@@ -52,6 +58,8 @@ def plan(ctx) -> list[Unit]:
         return [Unit("weights", trains=False, members={MEMBERS: ()})]
     if not generators:
         raise DataError(f"{ctx.request.data}: no generated videos (label 1): nothing to train on")
+    run_checks(manifest, ["train_rows", "test_rows", "classes", "generators", "real", "leakage",
+                          "files"], ctx.data_name, splits=["train", "val"], generators=generators)
     return [Unit(name, trains=True, members={MEMBERS: tuple(gens)})
             for name, gens in train_sets(generators, ctx.options["mode"]).items()]
 
