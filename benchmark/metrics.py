@@ -384,3 +384,16 @@ def macro_f1(labels: ArrayLike, preds: ArrayLike) -> float:
         fp_fn = np.sum(y == c) + np.sum(p == c) - 2 * tp
         scores.append(2.0 * tp / (2.0 * tp + fp_fn))
     return float(np.mean(scores))
+
+
+
+# The other multi-class metrics live in benchmark/metrics_multiclass.py (file size); they are
+# importable from here too, loaded on first use (that module imports this one).
+_MULTICLASS = ("balanced_accuracy", "top_k_accuracy", "confusion_matrix", "row_normalised",
+               "per_class_prf", "unknown_scores", "multiclass_summary")
+
+
+def __getattr__(name: str) -> Any:
+    from benchmark.registry import lazy_exports
+
+    return lazy_exports(__name__, dict.fromkeys(_MULTICLASS, "benchmark.metrics_multiclass"))(name)
