@@ -32,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--protocol", required=True, help="see `vbench ls protocols`")
     run.add_argument("--method", required=True, help="see `vbench ls methods`")
     run.add_argument("--config", default="mini", help="mini (CPU-sized) or paper (published)")
-    run.add_argument("--data", default="vbench-mini",
-                     help="vbench-mini, a manifest .csv, a DeepfakeBench .json or a dataset folder")
+    run.add_argument("--data", default=None,
+                     help="vbench-mini, a manifest .csv, a DeepfakeBench .json or a dataset folder; "
+                          "several, comma-separated (A,B); default: the protocol's (vbench-mini, "
+                          "cross_dataset: vbench-mini,vbench-mini-footage)")
     run.add_argument("--weights", help="evaluate these weights (official layout accepted); no training")
     run.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     run.add_argument("--out", default="vbench_runs", help="run store directory")

@@ -67,6 +67,37 @@ class Detector:
     def device(self):
         return next(self.model.parameters()).device
 
+    @property
+    def num_classes(self) -> int | None:
+        """Outputs of the classification head (2 for detection, K for a K-way task); None for a
+        head that does not declare ``num_classes`` (e.g. a one-logit sigmoid head)."""
+        value = self.config["model"].get("cls_head", {}).get("num_classes")
+        return None if value is None else int(value)
+
+    @classmethod
+    def with_num_classes(cls, config: dict[str, Any], num_classes: int) -> dict[str, Any]:
+        """A copy of ``config`` whose head has ``num_classes`` outputs (multi-class tasks).
+
+        The base class sets ``model.cls_head.num_classes``; a detector whose head names its class
+        count otherwise, or that cannot train K classes as configured, overrides this.
+
+        Raises:
+            ConfigError: a one-logit (sigmoid) head, which cannot give K class probabilities.
+        """
+        name = f"config {config.get('method')}/{config.get('name')}"
+        if config.get("score", {}).get("type") == "sigmoid":
+            raise ConfigError(f"{name}: a sigmoid-scored detector has one logit and cannot "
+                              f"output {num_classes} class probabilities")
+        if "num_classes" not in config["model"].get("cls_head", {}):
+            raise ConfigError(f"{name}: model.cls_head declares no num_classes; "
+                              f"{cls.__name__}.with_num_classes must say how to set K classes")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ConfigError(f"{name}: a multi-class head needs an int >= 2 classes, "
+                              f"got {num_classes!r}")
+        out = copy.deepcopy(config)
+        out["model"]["cls_head"]["num_classes"] = num_classes
+        return out
+
     def to(self, device) -> "Detector":
         self.model.to(device)
         return self
@@ -170,6 +201,21 @@ class Detector:
     def aggregate(self, clip_scores, video_index, num_videos: int):
         """Per-clip scores ``[N_clips]`` → per-video scores ``[num_videos]`` by `aggregation`."""
         return aggregate(clip_scores, video_index, num_videos, self.aggregation)
+
+    def aggregate_probs(self, clip_probs, video_index, num_videos: int):
+        """Per-clip class probabilities ``[N_clips, K]`` → per video ``[num_videos, K]``.
+
+        Each class is aggregated over the clips by `aggregation`; ``max`` and ``median`` rows are
+        then divided by their sum so that they stay distributions (``mean`` rows already are).
+        """
+        import torch
+
+        columns = [aggregate(clip_probs[:, k], video_index, num_videos, self.aggregation)
+                   for k in range(clip_probs.shape[1])]
+        video = torch.stack(columns, dim=1)  # [num_videos, K]
+        if self.aggregation == "mean":
+            return video
+        return video / video.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def aggregate(values, index, num_videos: int, how: str = "mean"):

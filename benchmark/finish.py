@@ -16,6 +16,7 @@ log = logging.getLogger("vbench.run")
 
 def _record(ctx) -> dict[str, Any]:
     """The parts of run.json known before any work."""
+    from benchmark.data.several import describe_parts
     from benchmark.distributed import world
     from benchmark.preflight import content_key
     from benchmark.runs import device_info, package_versions
@@ -31,6 +32,7 @@ def _record(ctx) -> dict[str, Any]:
         "data_layout": ctx.data.layout if ctx.data is not None else None,
         "data_grouping": ctx.data.log.grouping if ctx.data is not None else None,
         "data_splitting": ctx.data.log.splitting if ctx.data is not None else None,
+        "datasets": describe_parts(ctx.data) if ctx.data is not None else None,
         "manifest_hash": ctx.manifest.attrs.get("hash"), "n_manifest_rows": len(ctx.manifest),
         "seed": request.seed, "weights": ctx.weights.describe() if ctx.weights else None,
         "weights_sha256": ctx.weights.digest if ctx.weights else None,
@@ -131,5 +133,7 @@ def _models(ctx, previous: dict[str, Any]) -> dict[str, Any]:
     if not (ctx.run.dir / "models").is_dir():
         return previous.get("models", {})
     return {unit: {"file": f"models/{m.file.name}", "sha256": m.card.get("sha256"),
-                   "epoch": m.card.get("epoch"), "val_auc": m.card.get("val_auc")}
+                   "epoch": m.card.get("epoch"), "val_auc": m.card.get("val_auc"),
+                   "val_criterion": m.card.get("val_criterion"),
+                   "val_score": m.card.get("val_score")}
             for unit, m in stored_models(ctx.run.dir).items()}

@@ -1,4 +1,8 @@
-"""Scoring videos with a detector: decoding in DataLoader workers overlaps the model's forward."""
+"""Scoring videos with a detector: decoding in DataLoader workers overlaps the model's forward.
+
+Binary detection gives one score per video; with ``class_probs`` (multi-class tasks) each video
+gets its class probabilities instead, aggregated over its clips like scores.
+"""
 from __future__ import annotations
 
 import time
@@ -16,30 +20,48 @@ class Predictions:
     n_clips: np.ndarray      # [V] int
     error: list[str | None]  # None where the video was scored
     seconds: float
+    probs: np.ndarray | None = None  # [V, K] class probabilities (class_probs=True), NaN rows failed
 
     def table(self):
+        """One row per video; with class probabilities, one ``prob_<k>`` column per class."""
         import pandas as pd
 
-        return pd.DataFrame({"video_id": self.video_id, "score": self.score, "n_clips": self.n_clips,
-                             "status": ["ok" if e is None else "failed" for e in self.error],
-                             "error": [e or "" for e in self.error]})
+        table = pd.DataFrame({"video_id": self.video_id, "score": self.score,
+                              "n_clips": self.n_clips,
+                              "status": ["ok" if e is None else "failed" for e in self.error],
+                              "error": [e or "" for e in self.error]})
+        if self.probs is not None:
+            for k in range(self.probs.shape[1]):
+                table[prob_column(k)] = self.probs[:, k]
+        return table
+
+
+def prob_column(k: int) -> str:
+    """The score-table column of class ``k``'s probability."""
+    return f"prob_{k}"
 
 
 def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2,
-                   progress: bool = True, desc: str = "eval") -> Predictions:
+                   progress: bool = True, desc: str = "eval", class_probs: bool = False) -> Predictions:
     """Scores every video of ``manifest`` (one score per video, aggregated over its clips).
 
     Videos that cannot be decoded are recorded with their reason; the rest are scored. Under
     torchrun each rank scores every ``world_size``-th video and all ranks return the full result.
+
+    Args:
+        class_probs: return each video's class probabilities ``[V, K]`` (`Detector.class_probs`
+            per clip, aggregated by `Detector.aggregate_probs`) instead of a P(generated) score,
+            which is then NaN: in a K-way task no single class means "generated".
     """
     from benchmark.distributed import gather, shard, world
 
     start = time.perf_counter()
+    args = (batch_size, num_workers, progress, desc, class_probs)
     if world()[1] == 1:
-        preds = _predict(detector, manifest, batch_size, num_workers, progress, desc)
+        preds = _predict(detector, manifest, *args)
     else:
         positions = shard(len(manifest))
-        local = _predict(detector, manifest.iloc[positions], batch_size, num_workers, progress, desc)
+        local = _predict(detector, manifest.iloc[positions], *args)
         preds = _merge(len(manifest), list(manifest["video_id"]), gather((positions, local)))
     preds.seconds = time.perf_counter() - start
     return preds
@@ -49,23 +71,28 @@ def _merge(n: int, video_ids: list[str], pieces: list) -> Predictions:
     """Puts every rank's `Predictions` back at its manifest positions."""
     score, n_clips = np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     error: list[str | None] = [None] * n
+    width = next((local.probs.shape[1] for _, local in pieces if local.probs is not None), None)
+    probs = None if width is None else np.full((n, width), np.nan)
     for positions, local in pieces:
         score[positions], n_clips[positions] = local.score, local.n_clips
+        if probs is not None:
+            probs[positions] = local.probs
         for position, reason in zip(positions, local.error):
             error[position] = reason
-    return Predictions(video_ids, score, n_clips, error, 0.0)
+    return Predictions(video_ids, score, n_clips, error, 0.0, probs)
 
 
 def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bool,
-             desc: str) -> Predictions:
+             desc: str, class_probs: bool = False) -> Predictions:
     from tqdm.auto import tqdm
 
     from benchmark.data.dataset import ClipDataset, make_loader
 
     start = time.perf_counter()
     n = len(manifest)
-    scores, clips_per_video = np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    clips_per_video = np.zeros(n, dtype=np.int64)
     errors: list[str | None] = [None] * n
+    values = None  # [V] scores or [V, K] probabilities, allocated at the first scored batch
     loader = make_loader(ClipDataset(manifest, detector.spec, train=False,
                                      reader=detector.clip_reader()), batch_size=batch_size,
                          shuffle=False, num_workers=num_workers, seed=0)
@@ -74,11 +101,26 @@ def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bo
             for index, (_, error) in zip(batch.failed_indices, batch.failures):
                 errors[index] = error
             if batch.num_videos:
-                clip_scores = detector.clip_scores(batch.clips)  # [N_clips]
-                video = detector.aggregate(clip_scores, batch.video_index, batch.num_videos)
-                scores[batch.indices] = video.cpu().numpy()
+                video = _video_values(detector, batch, class_probs)  # [B] or [B, K]
+                if values is None:
+                    values = np.full((n, *video.shape[1:]), np.nan)
+                values[batch.indices] = video
                 clips_per_video[batch.indices] = np.bincount(batch.video_index.numpy(),
                                                              minlength=batch.num_videos)
             bar.update(batch.num_videos + len(batch.failures))
+    if values is None:  # no video decoded
+        values = np.full((n, detector.num_classes) if class_probs else n, np.nan)
+    scores, probs = (np.full(n, np.nan), values) if class_probs else (values, None)
     return Predictions(list(manifest["video_id"]), scores, clips_per_video, errors,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, probs)
+
+
+def _video_values(detector, batch, class_probs: bool) -> np.ndarray:
+    """A batch's per-video scores ``[B]``, or class probabilities ``[B, K]``."""
+    if class_probs:
+        clip_probs = detector.class_probs(batch.clips)  # [N_clips, K]
+        video = detector.aggregate_probs(clip_probs, batch.video_index, batch.num_videos)
+    else:
+        clip_scores = detector.clip_scores(batch.clips)  # [N_clips]
+        video = detector.aggregate(clip_scores, batch.video_index, batch.num_videos)
+    return video.cpu().numpy()

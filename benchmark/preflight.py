@@ -20,7 +20,7 @@ def prepare(request, dry: bool = False):
     Args:
         dry: a dry run: ``--out`` is not created.
     """
-    from benchmark.data.prepare import prepare_data
+    from benchmark.data.prepare import prepare_datasets
     from benchmark.distributed import init_from_env, is_main, main_first
     from benchmark.registry import registry
     from benchmark.runner import RunContext, check_out_dir, resolve_device
@@ -29,6 +29,8 @@ def prepare(request, dry: bool = False):
     from protocols import get_protocol
 
     protocol = get_protocol(request.protocol)
+    if request.data is None:  # no --data: the protocol's default (e.g. two datasets)
+        request.data = protocol.default_data
     options = protocol.parse_options(request.options)
     config = registry().get(request.method).config(request.config, request.cfg_options)
     weights = parse_weights(request.weights) if request.weights else None
@@ -37,7 +39,7 @@ def prepare(request, dry: bool = False):
     device = init_from_env(resolve_device(request.device))
     out = check_out_dir(request.out) if is_main() else request.out
     with main_first():  # rank 0 builds the embedded corpus once; the others then read it
-        data = prepare_data(request.data, seed=request.seed, options=data_options(request))
+        data = prepare_datasets(request.data, seed=request.seed, options=data_options(request))
     manifest, data_name = data.manifest, data.name
     check_text_columns(manifest, request.data)
     key_spec = key_spec_of(request, protocol, options, config, manifest, weights)

@@ -5,7 +5,8 @@ A protocol is a module under ``protocols/`` registered in ``protocols.PROTOCOLS`
 - ``NAME``, ``VERSION`` (bump when its scores or metrics change; part of every run key),
   ``DESCRIPTION``, ``OPTIONS`` (a tuple of `Option`), ``PRIMARY_METRIC`` (a `Metric` read from
   ``metrics.json["summary"]``; the leaderboard sorts by it) and optionally ``LEADERBOARD`` (more
-  summary `Metric` columns);
+  summary `Metric` columns) and ``DEFAULT_DATA`` (the ``--data`` of a run that names none;
+  ``vbench-mini`` when not declared);
 
 and provides
 
@@ -31,6 +32,7 @@ from typing import Any, Callable, Mapping
 
 from benchmark.errors import DataError, RegistryError, UnknownKeyError
 
+DEFAULT_DATA = "vbench-mini"
 REQUIRED = ("NAME", "VERSION", "DESCRIPTION", "OPTIONS", "PRIMARY_METRIC", "plan", "score",
             "metrics", "views", "tables")
 
@@ -147,6 +149,7 @@ class Protocol:
         self.primary: Metric = module.PRIMARY_METRIC
         self.leaderboard: tuple[Metric, ...] = (self.primary, *getattr(module, "LEADERBOARD", ()))
         self.folder = Path(module.__file__).resolve().parent
+        self.default_data: str = getattr(module, "DEFAULT_DATA", DEFAULT_DATA)
 
     def parse_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Every declared option's value: given ones parsed and checked, the rest defaults."""

@@ -262,9 +262,15 @@ def _md(value: Any) -> str:
 
 
 def _shown(value: Any) -> Any:
-    """Every value a template prints: bidirectional and invisible characters made visible."""
+    """Every value a template prints: bidirectional and invisible characters made visible.
+
+    Markup (a macro's rendered HTML, whose values were shown and escaped inside it) passes as it
+    is: made plain text here, it would be escaped a second time and print as HTML source.
+    """
     from benchmark.safe_text import show_controls
 
+    if hasattr(value, "__html__"):
+        return value
     return show_controls(value) if isinstance(value, str) else value
 
 

@@ -16,12 +16,22 @@ SVG = {"left": 40, "top": 12, "size": 240, "width": 300, "height": 300}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22")
 LOWER_IS_BETTER = {m.key for m in ALL_METRICS if not m.higher_is_better}
-TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator")
+TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator", "class")
 LABELS = {**METRIC_LABELS, "train_set": "train set", "test_set": "test set", "n_videos": "videos",
           "n_real": "real", "n_fake": "fake", "n_failed": "failed", "val_threshold": "val threshold"}
+# The protocols' own keys: cross_dataset (drops) and source_tracing (attribution).
+LABELS.update({"in_domain": "in-domain", "auc_in_domain": "AUC in-domain",
+               "auc_cross_domain": "AUC cross-domain", "auc_drop": "AUC drop", "n_known": "known",
+               "n_unknown": "unknown", "accuracy": "accuracy", "balanced_accuracy": "balanced acc.",
+               "macro_f1": "macro-F1", "top2_accuracy": "top-2 acc.",
+               "auroc_unknown": "AUROC unknown", "n_support": "videos", "f1": "F1",
+               "class": "index: class"})
+LOWER_IS_BETTER |= {"auc_drop"}
 CLEAN = ("", "none", "clean")  # perturbation values that mean "the clean video"
 # Diverging colour scale around chance (0.5): purple below, white at chance, green above.
 SCALE = ((0.0, (118, 42, 131)), (0.5, (247, 247, 247)), (1.0, (27, 120, 55)))
+# Sequential scale for shares (confusion-matrix rows): white at 0, dark blue at 1.
+SHARE_SCALE = ((0.0, (247, 251, 255)), (0.5, (107, 174, 214)), (1.0, (8, 48, 107)))
 
 
 def number(value: Any) -> float | None:
@@ -36,15 +46,15 @@ def fmt(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def colour(value: float) -> str:
+def colour(value: float, scale=SCALE) -> str:
     """The scale's colour at ``value`` in [0, 1] (linear between the stops)."""
     value = min(max(value, 0.0), 1.0)
-    for (x0, c0), (x1, c1) in zip(SCALE, SCALE[1:]):
+    for (x0, c0), (x1, c1) in zip(scale, scale[1:]):
         if value <= x1:
             t = (value - x0) / (x1 - x0)
             rgb = [round(a + t * (b - a)) for a, b in zip(c0, c1)]
             return "#%02x%02x%02x" % tuple(rgb)
-    return "#%02x%02x%02x" % SCALE[-1][1]
+    return "#%02x%02x%02x" % scale[-1][1]
 
 
 def legend() -> dict[str, Any]:
@@ -105,6 +115,32 @@ def clean_test_scores(scores: pd.DataFrame) -> pd.DataFrame:
     if "perturbation" in scores.columns:
         keep &= scores["perturbation"].isna() | scores["perturbation"].astype(str).str.lower().isin(CLEAN)
     return scores[keep]
+
+
+def confusion_heatmap(matrix: Mapping[str, Any]) -> dict[str, Any]:
+    """A confusion matrix ``{rows, cols, counts, normalised}`` as a heat map of row shares (the
+    `heatmap` macro draws it): each cell shows its share and count; true-class cells outlined."""
+    lines = []
+    for r, counts, shares in zip(matrix["rows"], matrix["counts"], matrix["normalised"]):
+        cells = []
+        for c, n, v in zip(matrix["cols"], counts, shares):
+            value, where = number(v), f"true {r} → predicted {c}"
+            if value is None:
+                cells.append({"text": f"n/a ({n})", "title": f"{where}: no test videos in this "
+                              f"row", "style": "", "na": True, "seen": r == c})
+                continue
+            style = (f"background-color: {colour(value, SHARE_SCALE)}; "
+                     f"color: {'#fff' if value > 0.55 else '#111'}")
+            cells.append({"text": f"{value:.2f} ({n})", "title": f"{where}: {n} video(s), "
+                          f"{value:.1%} of the row", "style": style, "na": False, "seen": r == c})
+        lines.append({"label": r, "cells": cells})
+    stops = ", ".join(f"{colour(x, SHARE_SCALE)} {x * 100:.0f}%" for x in np.linspace(0, 1, 11))
+    text = ("share of the row's test videos (count in brackets); outlined: the true class; "
+            "a held-out row shows which known classes its videos were taken for.")
+    return {"cols": list(matrix["cols"]), "lines": lines, "metric": "share",
+            "legend": {"gradient": f"linear-gradient(to right, {stops})",
+                       "ticks": ["0", "0.5", "1"], "text": text},
+            "row_label": "true", "col_label": "predicted"}
 
 
 def _curve(real: pd.DataFrame, fakes: pd.DataFrame, label: str, color: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ class RunRequest:
     protocol: str
     method: str
     config: str = "mini"
-    data: str = "vbench-mini"
+    data: str | None = None  # None: the protocol's DEFAULT_DATA
     weights: str | None = None
     device: str = "auto"
     out: str = "vbench_runs"
@@ -79,26 +79,44 @@ class RunContext:
         """Decoding workers: ``--workers``, else `default_workers` for the device."""
         return default_workers(self.device) if self.request.workers is None else self.request.workers
 
-    def make_detector(self):
+    def make_detector(self, num_classes: int | None = None):
         """The method's detector on the run's device, from the seeded start state, with the given
-        weights loaded (so a unit's result does not depend on which units ran before it)."""
+        weights loaded (so a unit's result does not depend on which units ran before it).
+
+        Args:
+            num_classes: a K-way head for a multi-class task (`Detector.with_num_classes`); None
+                keeps the config's (binary detection).
+        """
         from mmengine.runner import set_random_seed
 
         from benchmark.detector import build_detector
 
         set_random_seed(self.seed)
-        detector = build_detector(self.request.method, self.config).to(self.device)
+        config = self.config
+        if num_classes is not None:
+            config = self.detector_class().with_num_classes(config, num_classes)
+        detector = build_detector(self.request.method, config).to(self.device)
         if self.weights is not None:
             log.info("%s", self.weights.load_into(detector))
         return detector
 
-    def train(self, detector, train_df, val_df):
+    def detector_class(self) -> type:
+        """The method's `benchmark.detector.Detector` subclass (imported on first use)."""
+        from benchmark.registry import registry
+
+        return registry().get(self.request.method).load_class()
+
+    def train(self, detector, train_df, val_df, task: str = "binary"):
         """Trains ``detector`` for the current unit and saves its best-on-validation weights.
 
         A model this run saved before an interruption (same key: same code, data, seed, config)
         is loaded instead of trained again.
+
+        Args:
+            task: ``binary`` (``label`` 0/1, selected by validation AUC) or ``multiclass``
+                (``label`` holds class indices, selected by validation balanced accuracy).
         """
-        from benchmark.training import train_config, train_detector
+        from benchmark.training import NAMES, train_config, train_detector
         from benchmark.weights import load_stored, stored_models
 
         unit, desc = self.unit, f"train[{self.unit.name}]"
@@ -110,14 +128,14 @@ class RunContext:
             return stored.card
         cfg = train_config(self.config, num_workers=self.workers)
         result = train_detector(detector, train_df, val_df, cfg, seed=self.seed,
-                                progress=self.request.progress, desc=desc)
+                                progress=self.request.progress, desc=desc, task=task)
         self.timings[desc] = round(result.seconds, 2)
-        log.info("%s: best epoch %d (val AUC %s) of %d", desc, result.best_epoch,
-                 result.best_val_auc, cfg["epochs"])
-        self.models[unit.name] = self._save_model(detector, result, train_df, val_df)
+        log.info("%s: best epoch %d (val %s %s) of %d", desc, result.best_epoch,
+                 NAMES[result.criterion], result.best_val, cfg["epochs"])
+        self.models[unit.name] = self._save_model(detector, result, train_df, val_df, task)
         return self.models[unit.name]
 
-    def _save_model(self, detector, result, train_df, val_df) -> dict:
+    def _save_model(self, detector, result, train_df, val_df, task: str) -> dict:
         from benchmark.distributed import is_main
         from benchmark.version import code_version
         from benchmark.weights import save_model
@@ -126,8 +144,11 @@ class RunContext:
                 "config": self.request.config, "cfg_overrides": self.request.cfg_options,
                 "protocol": self.protocol.name, "unit": self.unit.name,
                 "members": self.unit.to_json()["members"], "epoch": result.best_epoch,
-                "val_auc": result.best_val_auc, "history": result.history, "seed": self.seed,
-                "data_hash": self.manifest.attrs.get("hash"), "n_train": len(train_df),
+                "val_auc": result.best_val_auc, "val_criterion": result.criterion,
+                "val_score": result.best_val, "task": task, "num_classes": detector.num_classes,
+                "history": result.history, "seed": self.seed,
+                "data_hash": self.manifest.attrs.get("hash"),
+                "train_datasets": sorted(set(map(str, train_df["dataset"]))), "n_train": len(train_df),
                 "n_val": len(val_df), "code_version": code_version()}
         if not is_main():
             return card
@@ -138,8 +159,14 @@ class RunContext:
         r = self.request
         return f"{r.protocol}/{r.method}-{r.config}/{self.run.key}"
 
-    def predict(self, detector, frame, perturbation: str = "none", severity: float = 0):
-        """Scores the videos of ``frame`` (manifest rows) → the unit's tidy score table."""
+    def predict(self, detector, frame, perturbation: str = "none", severity: float = 0,
+                class_probs: bool = False):
+        """Scores the videos of ``frame`` (manifest rows) → the unit's tidy score table.
+
+        Args:
+            class_probs: add one ``prob_<k>`` column per class (multi-class tasks); ``score`` is
+                then NaN for the protocol to set.
+        """
         from benchmark.inference import predict_videos
 
         desc = f"eval[{self.unit.name}]"
@@ -148,7 +175,7 @@ class RunContext:
                             f"perturbations yet")
         batch = self.config["eval"]["batch_size"]
         preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.workers,
-                               progress=self.request.progress, desc=desc)
+                               progress=self.request.progress, desc=desc, class_probs=class_probs)
         self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
         table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]]
         table = table.reset_index(drop=True).merge(preds.table(), on="video_id", how="left")

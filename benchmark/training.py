@@ -1,8 +1,9 @@
 """Training a detector the mmaction2 way: mmengine's optimizer wrapper, parameter scheduler and
 ``model.train_step`` (data preprocessor → backbone → head → loss → update).
 
-The checkpoint kept is the one with the best AUC on the validation split; the test split is never
-seen here.
+The checkpoint kept is the one with the best validation criterion: AUC for binary detection;
+balanced accuracy (mean per-class recall) for a K-way task, where AUC has no single value and a
+large class (real) must not dominate the choice. The test split is never seen here.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import numpy as np
 from benchmark.errors import DataError
 
 log = logging.getLogger("vbench.train")
-
+# task -> the validation criterion that selects the checkpoint (a key of each history entry)
+CRITERIA = {"binary": "val_auc", "multiclass": "val_balanced_accuracy"}
+NAMES = {"val_auc": "AUC", "val_balanced_accuracy": "balanced accuracy"}
 
 
 @dataclass
@@ -27,9 +30,11 @@ class TrainResult:
 
     state_dict: dict
     best_epoch: int
-    best_val_auc: float | None
+    best_val_auc: float | None  # binary detection; None for a multi-class task
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    criterion: str = CRITERIA["binary"]
+    best_val: float | None = None  # the criterion's value at the kept epoch
 
 
 def train_config(cfg: dict[str, Any], num_workers: int = 2) -> dict[str, Any]:
@@ -44,18 +49,23 @@ def train_config(cfg: dict[str, Any], num_workers: int = 2) -> dict[str, Any]:
 
 
 def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 0,
-                   progress: bool = True, desc: str = "train") -> TrainResult:
-    """Trains ``detector.model`` on ``train_df``; keeps the epoch with the best validation AUC.
+                   progress: bool = True, desc: str = "train", task: str = "binary") -> TrainResult:
+    """Trains ``detector.model`` on ``train_df``; keeps the epoch with the best validation
+    criterion (`CRITERIA`).
 
     Args:
         detector: a `benchmark.detector.Detector`.
-        train_df: manifest rows of the training split.
+        train_df: manifest rows of the training split; ``label`` is the target (0/1, or the class
+            index for a multi-class task).
         val_df: manifest rows of the validation split (selection only).
         cfg: the ``train`` section (see `train_config`).
         seed: seeds python, numpy, torch and the data order.
+        task: ``binary`` or ``multiclass`` (the head then has one output per class).
     """
     from mmengine.runner import set_random_seed
 
+    if task not in CRITERIA:
+        raise ValueError(f"train_detector: task must be one of {sorted(CRITERIA)}, got {task!r}")
     set_random_seed(seed)
     start = time.perf_counter()
     # As mmengine's Runner does before training: apply init_cfg and the backbones' `pretrained`
@@ -65,28 +75,37 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e)), cfg, seed, e)
               for e in range(cfg["epochs"])]
     scheduler = _scheduler(optim, cfg, total_iters=max(sum(len(loader) for loader in epochs), 1))
-    best = TrainResult(copy.deepcopy(detector.model.state_dict()), -1, None)
+    best = _fit(detector, epochs, optim, scheduler, val_df, cfg, seed, progress, desc, task)
+    best.best_val_auc = best.best_val if task == "binary" else None
+    detector.model.load_state_dict(best.state_dict)
+    detector.model.eval()
+    best.seconds = time.perf_counter() - start
+    return best
+
+
+def _fit(detector, epochs, optim, scheduler, val_df, cfg, seed: int, progress: bool, desc: str,
+         task: str) -> TrainResult:
+    """Runs the epochs; keeps the state of the best epoch by the task's criterion."""
+    criterion = CRITERIA[task]
+    best = TrainResult(copy.deepcopy(detector.model.state_dict()), -1, None, criterion=criterion)
     model = _train_model(detector.model)
     for epoch, loader in enumerate(epochs):
         loss, failures = _run_epoch(detector, model, loader, optim, scheduler, seed + epoch,
                                     progress, f"{desc} {epoch + 1}/{cfg['epochs']}")
         if loss is None:
             raise DataError(_nothing_trained(desc, epoch, len(loader.dataset), failures))
-        val_auc = _validate(detector, val_df, cfg, progress)
-        best.history.append({"epoch": epoch + 1, "loss": loss, "val_auc": val_auc})
-        log.info("%s epoch %d: loss %.4f, val AUC %s", desc, epoch + 1, loss,
-                 "n/a" if val_auc is None else f"{val_auc:.4f}")
-        if best.best_epoch < 0 or (val_auc is not None and (best.best_val_auc is None
-                                                            or val_auc > best.best_val_auc)):
+        value = _validate(detector, val_df, cfg, progress, task)
+        best.history.append({"epoch": epoch + 1, "loss": loss, criterion: value})
+        log.info("%s epoch %d: loss %.4f, val %s %s", desc, epoch + 1, loss, NAMES[criterion],
+                 "n/a" if value is None else f"{value:.4f}")
+        if best.best_epoch < 0 or (value is not None and (best.best_val is None
+                                                          or value > best.best_val)):
             best.state_dict = copy.deepcopy(detector.model.state_dict())
-            best.best_epoch, best.best_val_auc = epoch + 1, val_auc
-    if len(val_df) and best.best_val_auc is None:
-        raise DataError(f"{desc}: the validation AUC is undefined in every epoch (validation "
-                        f"videos undecodable or of one class), so no checkpoint can be chosen on "
-                        f"validation; check the {len(val_df)} validation videos")
-    detector.model.load_state_dict(best.state_dict)
-    detector.model.eval()
-    best.seconds = time.perf_counter() - start
+            best.best_epoch, best.best_val = epoch + 1, value
+    if len(val_df) and best.best_val is None:
+        raise DataError(f"{desc}: the validation {NAMES[criterion]} is undefined in every epoch "
+                        f"(validation videos undecodable or of one class), so no checkpoint can be "
+                        f"chosen on validation; check the {len(val_df)} validation videos")
     return best
 
 
@@ -225,16 +244,23 @@ def _mmaction_batch(clips, labels, device) -> dict:
     return {"inputs": inputs, "data_samples": samples}
 
 
-def _validate(detector, val_df, cfg, progress) -> float | None:
+def _validate(detector, val_df, cfg, progress, task: str = "binary") -> float | None:
+    """The task's validation criterion (`CRITERIA`); None where it is undefined."""
     from benchmark.inference import predict_videos
-    from benchmark.metrics import UndefinedMetricError, roc_auc
+    from benchmark.metrics import UndefinedMetricError, balanced_accuracy, roc_auc
 
     if val_df is None or not len(val_df):
         return None
+    multiclass = task == "multiclass"
     preds = predict_videos(detector, val_df, batch_size=cfg["batch_size"],
-                           num_workers=cfg["num_workers"], progress=progress, desc="val")
-    ok = ~np.isnan(preds.score)
+                           num_workers=cfg["num_workers"], progress=progress, desc="val",
+                           class_probs=multiclass)
+    labels = val_df["label"].to_numpy()
     try:
-        return roc_auc(val_df["label"].to_numpy()[ok], preds.score[ok])
+        if multiclass:
+            ok = ~np.isnan(preds.probs).any(axis=1)
+            return balanced_accuracy(labels[ok], preds.probs[ok].argmax(axis=1))
+        ok = ~np.isnan(preds.score)
+        return roc_auc(labels[ok], preds.score[ok])
     except UndefinedMetricError:
         return None

@@ -8,6 +8,10 @@ from benchmark.registry import Registry
 PROTOCOLS: Registry = Registry("protocol")
 PROTOCOLS.register("cross_generator", "protocols.cross_generator",
                    "train on some generators, test against real videos on each generator")
+PROTOCOLS.register("cross_dataset", "protocols.cross_dataset",
+                   "train on one dataset, test on every dataset (in-domain and cross-domain)")
+PROTOCOLS.register("source_tracing", "protocols.source_tracing",
+                   "attribute each video to its generator (real is a class); closed and open set")
 
 
 @lru_cache(maxsize=None)

@@ -16,9 +16,9 @@ def test_ls_methods_protocols_datasets(capsys):
 @pytest.mark.parametrize("args, expected", [
     (["--protocol", "cross_generator", "--method", "stta"], "Unknown method 'stta'. Did you mean: sta?"),
     (["--protocol", "cross_generatr", "--method", "sta"],
-     "Unknown protocol 'cross_generatr'. Did you mean: cross_generator?"),
+     "Unknown protocol 'cross_generatr'. Did you mean: cross_generator"),
     (["--protocol", "cross_generator", "--method", "sta", "--data", "vbench-mni"],
-     "Unknown dataset 'vbench-mni'. Did you mean: vbench-mini?"),
+     "Unknown dataset 'vbench-mni'. Did you mean: vbench-mini"),
     (["--protocol", "cross_generator", "--method", "sta", "--mode", "one_vs_al"],
      "Unknown value of option 'mode' 'one_vs_al'. Did you mean: one_vs_all?"),
     (["--protocol", "cross_generator", "--method", "sta", "--weights", "/nonexistent/w.pth"],

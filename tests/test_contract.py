@@ -63,3 +63,24 @@ def test_paper_config_resolves(mini):
     key, _ = mini
     cfg = registry().get(key).config("paper")
     assert cfg["model"]["type"] and cfg["input"]["frames"] > 0
+
+
+MULTICLASS = [key for key in METHODS if "multiclass" in registry().get(key).tasks]
+
+
+@pytest.mark.parametrize("key", MULTICLASS)
+def test_multiclass_methods_build_a_k_way_head(key):
+    """Every method that declares the multi-class task gives K class probabilities per clip."""
+    entry = registry().get(key)
+    config = entry.load_class().with_num_classes(entry.config("mini"), 5)
+    torch.manual_seed(0)
+    detector = build_detector(key, config)
+    assert detector.num_classes == 5
+    probs = detector.class_probs(_clips(detector, n=3))  # [3, 5]
+    assert probs.shape == (3, 5) and torch.allclose(probs.sum(dim=1), torch.ones(3), atol=1e-5)
+    video = detector.aggregate_probs(probs, torch.tensor([0, 0, 1]), 2)  # [2, 5]
+    assert torch.allclose(video, torch.stack([probs[:2].mean(dim=0), probs[2]]))
+
+
+def test_binary_only_methods_are_not_declared_multiclass():
+    assert "sta" in MULTICLASS and "aigvdet" not in MULTICLASS and "genconvit" not in MULTICLASS

@@ -160,9 +160,9 @@ def inspect_data(spec: str, seed: int = 0, options: DataOptions | None = None,
                  out: str | None = None) -> DataInspection:
     """Prepares ``spec`` as a run would (`prepare_data`), summarises it, writes the manifest to ``out``."""
     from benchmark.data.manifest import save_manifest
-    from benchmark.data.prepare import prepare_data
+    from benchmark.data.prepare import prepare_datasets
 
-    prepared = prepare_data(spec, seed=seed, options=options)
+    prepared = prepare_datasets(spec, seed=seed, options=options)
     if out:
         save_manifest(prepared.manifest, out)
     return DataInspection(prepared, summarize(prepared), out)

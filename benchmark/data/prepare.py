@@ -28,6 +28,8 @@ class PreparedData:
         log: what was skipped, merged and assumed; how sources and splits were made.
         options: the options used.
         fingerprints: {"computed": n, "cached": n, "seconds": t} (empty when not fingerprinted).
+        parts: for ``--data A,B``, each part as prepared on its own (`benchmark.data.several`);
+            empty for one dataset.
     """
 
     spec: str
@@ -37,6 +39,7 @@ class PreparedData:
     log: ReadLog
     options: DataOptions
     fingerprints: dict = field(default_factory=dict)
+    parts: list = field(default_factory=list)
 
 
 def data_name(spec: str, options: DataOptions) -> str:
@@ -104,3 +107,22 @@ def prepare_data(spec: str, seed: int = 0, options: DataOptions | None = None) -
         stats = {"computed": cache.misses, "cached": cache.hits,
                  "seconds": round(time.perf_counter() - start, 3)}
     return PreparedData(str(spec), data_name(spec, options), layout, manifest, log, options, stats)
+
+
+def prepare_datasets(spec: str, seed: int = 0, options: DataOptions | None = None) -> PreparedData:
+    """`prepare_data` for ``--data``, which may list several datasets (``A,B,...``).
+
+    Each part is prepared on its own and the manifests are concatenated
+    (`benchmark.data.several`); a single spec is `prepare_data` itself.
+
+    Raises:
+        DataError: a dataset named twice, or parts sharing a dataset name or video ids.
+    """
+    from benchmark.data.several import check_names, combine, split_spec
+
+    options = options or DataOptions()
+    specs = split_spec(spec)
+    if len(specs) == 1:
+        return prepare_data(specs[0], seed=seed, options=options)
+    check_names(specs, options)
+    return combine(spec, [prepare_data(part, seed=seed, options=options) for part in specs])

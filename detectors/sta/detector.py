@@ -21,7 +21,7 @@ from benchmark.checkpoint import KeyMap
 from benchmark.compat import mmaction_models
 from benchmark.config import DetectorConfig, Section, TrainConfig
 from benchmark.detector import Detector
-from benchmark.errors import RegistryError
+from benchmark.errors import ConfigError, RegistryError
 from detectors.sta.blending import apply_blending
 
 mmaction_models()  # mmaction2's models (and the import shim) before our backbone registers itself
@@ -57,6 +57,18 @@ class StADetector(Detector):
         _check_config(config)
         super().__init__(config)
         self.blending_p = float(self.config.get("train", {}).get("blending", {}).get("p", 0.0))
+
+    @classmethod
+    def with_num_classes(cls, config: dict[str, Any], num_classes: int) -> dict[str, Any]:
+        """A K-class config (``I3DHead.num_classes``); refuses Video-level Blending, whose blended
+        clips are labelled 1 ("fake"), which is a generator's index in a K-way task."""
+        p = config.get("train", {}).get("blending", {}).get("p", 0.0)
+        if p > 0:
+            raise ConfigError(f"config {config.get('method', 'sta')}/{config.get('name')}: "
+                              f"train.blending.p is {p}, but Video-level Blending makes binary "
+                              f"fakes that belong to no generator class; pass --cfg-options "
+                              f"train.blending.p=0 for a {num_classes}-class task")
+        return super().with_num_classes(config, num_classes)
 
     def train_batch_transform(self, clips, labels, generator):
         """Video-level Blending at the config's rate ``train.blending.p`` (`detectors.sta.blending`).
