@@ -10,7 +10,7 @@ CRF 26, a keyframe every 8 frames, no B-frames). Its generator families overlap 
 (``latent_ae``, ``frame_interp``, ``temporal_warp``, the same functions) and add two of its own
 (``sr_upscale``, ``texture_sticking``: `benchmark.data.extra_generators`). Built on first use
 with no download, deterministic per seed, cached like vbench-mini (`benchmark.data.corpus_store`).
-See ``benchmark/data/CORPUS.md``.
+See ``benchmark/data/FOOTAGE.md``.
 """
 from __future__ import annotations
 
