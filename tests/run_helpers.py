@@ -64,3 +64,16 @@ def install_fake_model(monkeypatch) -> dict:
     monkeypatch.setattr(RunContext, "train", train)
     monkeypatch.setattr(RunContext, "predict", predict)
     return calls
+
+
+def assert_refused(capsys, argv: list[str], needles, out: Path, calls: dict) -> None:
+    """``vbench`` with ``argv`` exits 2 with one ``vbench: error:`` line holding every needle,
+    before any training and before the run store ``out`` is created."""
+    from benchmark.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("vbench: error:") and err.count("\n") == 1, err
+    for needle in needles:
+        assert needle in err, err
+    assert not calls["train"] and not out.exists()
