@@ -11,6 +11,8 @@ cross-domain drop per training dataset, and AUC per generator of each test datas
 """
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from benchmark.errors import DataError, UnknownKeyError
@@ -33,7 +35,7 @@ LEADERBOARD = (Metric("mean_auc_in", "mean AUC (in-domain)"),
                Metric("mean_auc_drop", "mean AUC drop in → cross", higher_is_better=False))
 DEFAULT_DATA = "vbench-mini,vbench-mini-footage"
 MEMBERS = "train_datasets"
-REAL = "real"
+log = logging.getLogger("vbench.protocol")
 
 
 def plan(ctx) -> list[Unit]:
@@ -45,7 +47,14 @@ def plan(ctx) -> list[Unit]:
     if ctx.weights is not None:
         run_checks(manifest, ["test_rows", "real", "leakage", "files"], ctx.data_name,
                    splits=["test", "val"])
-        return [_weights_unit(ctx.weights.stored)]
+        unit = _weights_unit(ctx.weights.stored)
+        seen = sorted(set(unit.members[MEMBERS]) & set(manifest["dataset"]))
+        if seen and ctx.data is not None and ctx.data.options.split == "all-test":
+            log.warning("--weights: the model was trained on %s, and every video is a test video "
+                        "here (no --split), so its in-domain cells include its own training "
+                        "videos; pass --split given to test on that dataset's test split only",
+                        ", ".join(seen))
+        return [unit]
     train_on = _check_training_data(manifest, ctx.options["train_on"], ctx.data_name)
     return [Unit(dataset, trains=True, members={MEMBERS: (dataset,)}) for dataset in train_on]
 

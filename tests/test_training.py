@@ -1,4 +1,5 @@
 """Training applies the model's start point (init_cfg / `pretrained`) the way mmengine's Runner does."""
+import pytest
 import torch
 
 from benchmark.data.manifest import load_manifest
@@ -41,3 +42,32 @@ def test_training_does_not_depend_on_the_worker_count(tiny_manifest):
     (history_0, state_0), (history_2, state_2) = results
     assert history_0 == history_2
     assert all(torch.equal(state_0[k], state_2[k]) for k in state_0)
+
+
+def test_multiclass_training_selects_by_balanced_accuracy(tiny_manifest):
+    """Class-index labels train a K-way head; the kept epoch is the best validation balanced
+    accuracy (recomputed here with scikit-learn from the model's own validation outputs)."""
+    import numpy as np
+    from sklearn.metrics import balanced_accuracy_score
+
+    from benchmark.inference import predict_videos
+    from detectors.sta.detector import StADetector
+
+    manifest = load_manifest(tiny_manifest)
+    manifest = manifest[manifest["generator"].isin(["real", "flicker", "latent_ae"])
+                        & manifest["path"].str.endswith(".mp4")]
+    index = {"real": 0, "flicker": 1, "latent_ae": 2}
+    manifest = manifest.assign(label=manifest["generator"].map(index))
+    cfg = StADetector.with_num_classes(registry().get("sta").config("mini"), 3)
+    cfg["model"]["backbone"]["layers"] = 1
+    detector = build_detector("sta", cfg)
+    val = manifest[manifest["split"] == "val"]
+    settings = {**train_config(cfg), "epochs": 2, "batch_size": 4, "num_workers": 0}
+    result = train_detector(detector, manifest[manifest["split"] == "train"], val, settings,
+                            progress=False, task="multiclass")
+    assert result.criterion == "val_balanced_accuracy" and result.best_val_auc is None
+    values = [h["val_balanced_accuracy"] for h in result.history]
+    assert result.best_val == max(values) and result.best_epoch == values.index(max(values)) + 1
+    probs = predict_videos(detector, val, num_workers=0, progress=False, class_probs=True).probs
+    assert probs.shape == (len(val), 3) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert result.best_val == pytest.approx(balanced_accuracy_score(val["label"], probs.argmax(axis=1)))
