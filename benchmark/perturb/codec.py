@@ -11,11 +11,14 @@ platforms' bit-rate ladders do and does not depend on the nominal frame rate.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -40,6 +43,10 @@ ENCODERS: dict[str, Encoder] = {
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
                 "veryslow", "placebo")
 DEFAULT_FPS = 30
+# libx265 4.2 (PyAV 18.1.0's build) corrupts the heap on some frames under 64 px a side, e.g. 48x32
+# and 48x40 (glibc aborts a later encode: "corrupted size vs. prev_size"; cf. x265 issue #774).
+# None seen at 64 px and above; `reencode` pads smaller frames up to this and crops the result.
+X265_MIN_SIDE = 64
 
 
 @lru_cache(maxsize=None)
@@ -105,49 +112,77 @@ def _options(codec: str, crf: float | None, preset: str | None) -> dict[str, str
     return options
 
 
-def _pad_even(frames: np.ndarray) -> np.ndarray:
-    """Replicates the last row/column where H or W is odd (yuv420p needs even sizes)."""
+def _pad(frames: np.ndarray, min_side: int = 2) -> np.ndarray:
+    """Replicates the last rows/columns up to even sizes (yuv420p) of at least ``min_side``."""
     _, h, w, _ = frames.shape
-    if h % 2 == 0 and w % 2 == 0:
+    new_h, new_w = max(h + h % 2, min_side), max(w + w % 2, min_side)
+    if (new_h, new_w) == (h, w):
         return frames
-    return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return np.pad(frames, ((0, 0), (0, new_h - h), (0, new_w - w), (0, 0)), mode="edge")
 
 
-def encode_frames(frames: np.ndarray, codec: str = "libx264", crf: float | None = None,
-                  bpp: float | None = None, preset: str | None = None, fps: int = DEFAULT_FPS
-                  ) -> bytes:
-    """Encodes uint8 RGB frames ``[T, H, W, 3]`` (yuv420p) into a Matroska stream in memory.
+@contextlib.contextmanager
+def frame_writer(target: str | Path | io.BytesIO, width: int, height: int, codec: str = "libx264",
+                 crf: float | None = None, bpp: float | None = None, preset: str | None = None,
+                 fps: float = DEFAULT_FPS, container: str = "matroska"
+                 ) -> Iterator[Callable[[np.ndarray], None]]:
+    """Opens an encoder and yields ``write(frames)`` for uint8 RGB chunks ``[t, height, width, 3]``
+    (even sizes, yuv420p); the stream is flushed and the file closed on exit.
 
     Args:
-        frames: the video; odd sizes are padded by one replicated row/column.
+        target: a file path or a seekable buffer.
+        width, height: the frame size (even).
         codec: a key of `ENCODERS`.
         crf: constant rate factor (x264/x265: 0-51, VP9: 0-63); or
         bpp: target bits per pixel per frame (average bit rate mode).
         preset: x264/x265 preset name, or VP9 cpu-used ``"0"``-``"8"``; None = `ENCODERS` default.
-        fps: the nominal frame rate written to the stream.
-
-    Returns:
-        The bytes of a Matroska file with one video stream.
+        fps: the frame rate written to the stream.
+        container: the FFmpeg muxer (``matroska``, ``mp4``, ``webm``, ...).
     """
     import av
 
-    _check_encode(dict(codec=codec, crf=crf, bpp=bpp, preset=preset), "encode_frames")
-    pixels = _pad_even(frames)
-    _, height, width, _ = pixels.shape
-    buffer = io.BytesIO()
+    _check_encode(dict(codec=codec, crf=crf, bpp=bpp, preset=preset), "frame_writer")
+    if codec == "libx265" and min(width, height) < X265_MIN_SIDE:
+        raise PerturbationSpecError(f"frame_writer: libx265 frames must be at least {X265_MIN_SIDE} px "
+                                    f"a side in this build (it corrupts memory on smaller ones), "
+                                    f"got {width}x{height}")
     # bitexact: no muxer version string, date or random segment id, so equal frames give equal bytes
-    with av.open(buffer, "w", format="matroska", container_options={"fflags": "+bitexact"}) as out:
-        stream = out.add_stream(codec, rate=fps)
+    with av.open(target if isinstance(target, io.BytesIO) else str(target), "w", format=container,
+                 container_options={"fflags": "+bitexact"}) as out:
+        stream = out.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.thread_count = 1
         if bpp is not None:
             stream.bit_rate = max(1, int(round(bpp * width * height * fps)))
         stream.options = _options(codec, crf, preset)
-        for index, rgb in enumerate(pixels):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = index
-            out.mux(stream.encode(frame))
+        count = 0
+
+        def write(frames: np.ndarray) -> None:
+            nonlocal count
+            for rgb in frames:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+                frame.pts = count
+                count += 1
+                out.mux(stream.encode(frame))
+
+        yield write
         out.mux(stream.encode())
+
+
+def encode_frames(frames: np.ndarray, codec: str = "libx264", crf: float | None = None,
+                  bpp: float | None = None, preset: str | None = None, fps: float = DEFAULT_FPS,
+                  container: str = "matroska") -> bytes:
+    """Encodes uint8 RGB frames ``[T, H, W, 3]`` into a stream in memory (see `frame_writer`);
+    odd sizes are padded by one replicated row/column (and libx265's to `X265_MIN_SIDE`).
+
+    Returns:
+        The bytes of a ``container`` file with one video stream.
+    """
+    pixels = _pad(frames, X265_MIN_SIDE if codec == "libx265" else 2)
+    buffer = io.BytesIO()
+    with frame_writer(buffer, pixels.shape[2], pixels.shape[1], codec, crf, bpp, preset, fps,
+                      container) as write:
+        write(pixels)
     return buffer.getvalue()
 
 

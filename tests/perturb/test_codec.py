@@ -78,3 +78,15 @@ def test_unknown_or_missing_codec_is_named(monkeypatch, camera):
     with pytest.raises(PerturbationSpecError, match="'libvpx-vp9' is not in this FFmpeg build.*"
                                                     "available here: libx264"):
         codec.encode_frames(camera, "libvpx-vp9", crf=30)
+
+
+def test_x265_small_frames_are_padded_in_reencode_and_refused_raw():
+    """libx265 4.2 corrupts the heap on some frames under 64 px (see codec.X265_MIN_SIDE)."""
+    if "libx265" not in CODECS:
+        pytest.skip("libx265 not in this FFmpeg")
+    small = np.random.default_rng(0).integers(0, 256, (4, 32, 48, 3), dtype=np.uint8)
+    assert codec.reencode(small, None, codec="libx265", crf=20).shape == small.shape
+    assert stream_codec(codec.encode_frames(small, "libx265", crf=20))[1:3] == (64, 64)
+    with pytest.raises(PerturbationSpecError, match="at least 64 px a side.*got 48x32"):
+        with codec.frame_writer(io.BytesIO(), 48, 32, "libx265", crf=20):
+            pass
