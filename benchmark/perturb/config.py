@@ -194,7 +194,8 @@ def _graded_level(entry: Mapping, value: Any, where: str) -> tuple[Step, ...]:
     return (_step(entry["fn"], params, where),)
 
 
-def _chain_level(steps: Any, raw, done, stack, where: str) -> tuple[Step, ...]:
+def _chain_level(steps: Any, raw: Mapping[str, tuple[Mapping, str]], done: dict[str, Perturbation],
+                 stack: tuple[str, ...], where: str) -> tuple[Step, ...]:
     if not isinstance(steps, list) or not steps:
         raise PerturbationSpecError(f"{where}: a chain level is a non-empty list of steps, got "
                                     f"{steps!r}")

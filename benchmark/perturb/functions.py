@@ -22,7 +22,7 @@ from benchmark.perturb.errors import PerturbationSpecError
 SCOPES = ("frame", "video")
 CHANGES = ("size", "frames")
 
-FUNCTIONS: dict[str, str] = {
+FUNCTIONS: dict[str, str | Callable] = {
     # DeeperForensics-1.0 distortions
     "color_saturation": "benchmark.perturb.pixel:color_saturation",
     "color_contrast": "benchmark.perturb.pixel:color_contrast",

@@ -18,12 +18,15 @@ from benchmark.perturb.functions import frame_function
 
 # ITU-R BT.601 luma weights (full range), the Y of OpenCV's and JPEG's YCbCr.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-# d(R, G, B) per unit of (Cb, Cr) in full-range BT.601 YCbCr.
-CHROMA_TO_RGB = np.array([[0.0, 1.402], [-0.344136, -0.714136], [1.772, 0.0]], np.float32)
+# d(R, G, B) per unit of Cb and of Cr in full-range BT.601 YCbCr (the inverse of JPEG's matrix).
+CR_TO_R, CB_TO_G, CR_TO_G, CB_TO_B = 1.402, -0.344136, -0.714136, 1.772
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    """Rounded and clipped to uint8 (in two in-place passes: this runs on every pixel)."""
+    out = np.clip(image, 0, 255)
+    np.rint(out, out=out)
+    return out.astype(np.uint8)
 
 
 def _per_frame(frames: np.ndarray, fn) -> np.ndarray:
@@ -34,19 +37,27 @@ def _per_frame(frames: np.ndarray, fn) -> np.ndarray:
     return out
 
 
+def _lut(frames: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Maps every uint8 value through a 256-entry table (OpenCV's LUT: ~10x numpy indexing)."""
+    import cv2
+
+    t, h, w, _ = frames.shape
+    flat = np.ascontiguousarray(frames).reshape(t * h, w, 3)  # LUT takes 2-D images only
+    return cv2.LUT(flat, table).reshape(frames.shape)
+
+
 @frame_function(bounds={"factor": (0.0, None)})
 def color_saturation(frames: np.ndarray, rng: np.random.Generator, factor: float) -> np.ndarray:
     """Scales the chroma (Cb, Cr) of BT.601 YCbCr by ``factor`` (0 = greyscale, 1 = unchanged).
 
-    Scaling chroma about neutral with luma fixed is the same as ``Y + factor * (RGB - Y)``, which is
-    what is computed. DeeperForensics CS levels: factor 0.4, 0.3, 0.2, 0.1, 0.0.
+    Scaling chroma about neutral with luma fixed is the same as ``Y + factor * (RGB - Y)``, one
+    3x3 colour matrix, applied with OpenCV (rounded, saturated). DeeperForensics CS levels: factor
+    0.4, 0.3, 0.2, 0.1, 0.0.
     """
-    def one(frame: np.ndarray) -> np.ndarray:
-        rgb = frame.astype(np.float32)
-        luma = rgb @ LUMA  # [H, W]
-        return _to_uint8(luma[..., None] + factor * (rgb - luma[..., None]))
+    import cv2
 
-    return _per_frame(frames, one)
+    matrix = (factor * np.eye(3) + (1.0 - factor) * np.tile(LUMA, (3, 1))).astype(np.float32)
+    return _per_frame(frames, lambda f: cv2.transform(f, matrix))
 
 
 @frame_function(bounds={"factor": (0.0, None)})
@@ -55,8 +66,7 @@ def color_contrast(frames: np.ndarray, rng: np.random.Generator, factor: float) 
 
     Despite its name the published distortion is a gain towards black, not a stretch about the mean.
     """
-    lut = _to_uint8(np.arange(256, dtype=np.float32) * factor)
-    return lut[frames]
+    return _lut(frames, _to_uint8(np.arange(256, dtype=np.float32) * factor))
 
 
 @frame_function(random=True, bounds={"blocks": (0, None), "block_size": (1, None),
@@ -94,14 +104,19 @@ def gaussian_noise_ycbcr(frames: np.ndarray, rng: np.random.Generator,
     ``255 * sqrt(variance) * 255 / 219`` levels on Y and ``... * 255 / 224`` on Cb and Cr, added in
     full-range BT.601 and mapped back to RGB linearly.
     """
-    std_y = 255.0 * np.sqrt(variance) * 255.0 / 219.0
-    std_c = 255.0 * np.sqrt(variance) * 255.0 / 224.0
+    std_y = np.float32(255.0 * np.sqrt(variance) * 255.0 / 219.0)
+    std_c = np.float32(255.0 * np.sqrt(variance) * 255.0 / 224.0)
 
     def one(frame: np.ndarray) -> np.ndarray:
         h, w, _ = frame.shape
-        noise_y = rng.standard_normal((h, w, 1), dtype=np.float32) * std_y
-        noise_c = rng.standard_normal((h, w, 2), dtype=np.float32) * std_c
-        return _to_uint8(frame.astype(np.float32) + noise_y + noise_c @ CHROMA_TO_RGB.T)
+        noise = rng.standard_normal((3, h, w), dtype=np.float32)  # Y, Cb, Cr
+        noise[0] *= std_y
+        noise[1:] *= std_c
+        out = frame.astype(np.float32)
+        out[..., 0] += noise[0] + CR_TO_R * noise[2]
+        out[..., 1] += noise[0] + CB_TO_G * noise[1] + CR_TO_G * noise[2]
+        out[..., 2] += noise[0] + CB_TO_B * noise[1]
+        return _to_uint8(out)
 
     return _per_frame(frames, one)
 
@@ -151,8 +166,7 @@ def jpeg(frames: np.ndarray, rng: np.random.Generator, quality: int) -> np.ndarr
 @frame_function(bounds={"gamma": (0.01, 100.0)})
 def gamma(frames: np.ndarray, rng: np.random.Generator, gamma: float) -> np.ndarray:
     """``255 * (x / 255) ** gamma`` per value (gamma > 1 darkens mid-tones, < 1 lifts them)."""
-    lut = _to_uint8(255.0 * (np.arange(256, dtype=np.float64) / 255.0) ** gamma)
-    return lut[frames]
+    return _lut(frames, _to_uint8(255.0 * (np.arange(256, dtype=np.float64) / 255.0) ** gamma))
 
 
 @frame_function(bounds={"amount": (0.0, None), "sigma": (0.01, None)})
