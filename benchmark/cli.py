@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override config entries, e.g. train.epochs=2 train.optimizer.lr=1e-4")
+    run.add_argument("--canonicalize", metavar="RECIPE",
+                     help="re-encode every video with one recipe before scoring (a name such as "
+                          "h264-crf23-224p25 or codec=libx264,crf=23,width=224,height=224,fps=25)")
+    run.add_argument("--real-floor", action="store_true",
+                     help="add a control unit: the detector trained on two disjoint halves of the "
+                          "real videos; its AUC between them should be near 0.5")
     run.add_argument("--dry-run", action="store_true",
                      help="check everything, print what the run would do on which videos, write "
                           "the manifest it would use (./<data>.manifest.csv) and stop")
@@ -118,6 +124,7 @@ def _run(args) -> int:
                          reuse_across_versions=args.reuse_across_versions,
                          data_options=options_from_args(args, extra=data_pairs),
                          max_failed_share=args.max_failed_share,
+                         canonicalize=args.canonicalize, real_floor=args.real_floor,
                          command="vbench " + " ".join(args.argv))
     if args.dry_run:
         from benchmark.dryrun import dry_run

@@ -47,11 +47,12 @@ class RunData:
     info: dict[str, Any]
     scores: pd.DataFrame
     results: dict[str, Any]
+    shortcuts: dict[str, Any] | None = None
 
     @classmethod
     def from_memory(cls, path: Path, info: dict[str, Any], scores: pd.DataFrame,
-                    results: dict[str, Any]) -> "RunData":
-        return cls(Path(path), info, scores, results)
+                    results: dict[str, Any], shortcuts: dict[str, Any] | None = None) -> "RunData":
+        return cls(Path(path), info, scores, results, shortcuts)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -93,7 +94,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     if not isinstance(results.get("rows"), list):
         raise DataError(f"{run_dir / 'metrics.json'}: expected a list under 'rows'")
     scores = _read_table(run_dir / "scores.parquet", SCORE_COLUMNS, pd.read_parquet)
-    run = RunData(run_dir, info, scores, results)
+    shortcuts = _read_json(run_dir / "shortcuts.json") if (run_dir / "shortcuts.json").is_file() else None
+    run = RunData(run_dir, info, scores, results, shortcuts)
     try:
         run.protocol
     except VBenchError as exc:
@@ -226,6 +228,28 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, _text(v)) for k, v in pairs if v is not None]
 
 
+def _shortcut_view(run: RunData) -> dict[str, Any]:
+    """The shortcut check, canonicalisation and real-vs-real floor of a run, for the page."""
+    from benchmark.report_views import metric_table
+
+    data = run.shortcuts or {"available": False, "reason": "this run predates the shortcut check"}
+    view: dict[str, Any] = {"available": bool(data.get("available")), "reason": data.get("reason"),
+                            "warnings": data.get("warnings", []),
+                            "canonical": run.info.get("canonicalize"),
+                            "floor": (run.results.get("controls") or {}).get("real_vs_real")}
+    if view["available"]:
+        trivial = [{"group": r["group"], "logistic": r.get("logistic"), "tree": r.get("tree")}
+                   for r in data.get("trivial_auc", [])]
+        fields = [{"group": r["group"], "field": r["field"], "median": r.get("median"),
+                   "min": r.get("min"), "max": r.get("max")} for r in data.get("numeric", [])]
+        codecs = [{"group": r["group"], "codec": r["value"], "share": r["share"]}
+                  for r in data.get("codecs", [])]
+        view.update(trivial=metric_table(trivial, ["group", "logistic", "tree"]),
+                    fields=metric_table(fields, ["group", "field", "median", "min", "max"]),
+                    codecs=metric_table(codecs, ["group", "codec", "share"]))
+    return view
+
+
 def _failed_view(run: RunData) -> list[dict[str, str]]:
     failed = run.scores[run.scores["status"] != "ok"]
     cols = [c for c in ("video_id", "unit", "error") if c in failed.columns]
@@ -239,6 +263,7 @@ def _run_view(run: RunData, index: int) -> dict[str, Any]:
             "info": _info_view(run.info), "views": protocol.views(run),
             "partial_html": protocol.partial("html"),
             "failed": _failed_view(run), "n_failed": int(first["status"].ne("ok").sum()),
+            "shortcuts": _shortcut_view(run),
             "n_videos": int(first["status"].eq("ok").sum()),
             "terminal": protocol.tables(run.results)}
 

@@ -16,7 +16,8 @@ SVG = {"left": 40, "top": 12, "size": 240, "width": 300, "height": 300}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22")
 LOWER_IS_BETTER = {m.key for m in ALL_METRICS if not m.higher_is_better}
-TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator")
+TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator", "group", "field",
+             "codec")
 LABELS = {**METRIC_LABELS, "train_set": "train set", "test_set": "test set", "n_videos": "videos",
           "n_real": "real", "n_fake": "fake", "n_failed": "failed", "val_threshold": "val threshold"}
 CLEAN = ("", "none", "clean")  # perturbation values that mean "the clean video"

@@ -43,6 +43,8 @@ class RunRequest:
     reuse_across_versions: bool = False
     data_options: Any = None  # benchmark.data.options.DataOptions; None: defaults
     max_failed_share: float = 0.05
+    canonicalize: str | None = None  # a benchmark.data.canonical recipe
+    real_floor: bool = False
     command: str = ""
 
 
@@ -69,6 +71,7 @@ class RunContext:
     key_spec: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
     data: Any = None  # benchmark.data.prepare.PreparedData: how the manifest was made
+    canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
 
     @property
     def seed(self) -> int:
@@ -264,8 +267,10 @@ def _unit_table(ctx: RunContext, unit):
     if stored is not None:
         log.info("unit %s: reusing its stored scores (%s)", unit.name, ctx.run.part_path(unit))
         return stored
+    from benchmark.controls import is_control, score_real_floor
+
     start = time.perf_counter()
-    table = ctx.protocol.score(ctx, unit)
+    table = score_real_floor(ctx, unit) if is_control(unit) else ctx.protocol.score(ctx, unit)
     check_score_table(table, unit.name, ctx.protocol.name)
     ctx.run.save_part(unit, table, {"seconds": round(time.perf_counter() - start, 2),
                                     "code_version": code_version()})
