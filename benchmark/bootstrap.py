@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from benchmark import deployment as D
 from benchmark import metrics as M
 from benchmark.metrics import ArrayLike, MetricInputError, UndefinedMetricError
 
@@ -128,10 +129,130 @@ def _auc_from_counts(y: np.ndarray, s: np.ndarray, counts: np.ndarray) -> np.nda
         return np.where(pairs > 0, wins / np.where(pairs > 0, pairs, 1.0), np.nan)
 
 
-# metric functions with a form vectorised over resamples; validated inputs assumed
-VECTORISED: dict[Callable, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
+def _roc_from_counts(y: np.ndarray, s: np.ndarray, counts: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted ROC of each resample: true and false positive counts at each distinct score,
+    thresholds descending (``[B, G]`` each), and the totals of fakes and reals (``[B]``)."""
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, fake = s[order], y[order].astype(bool)
+    starts = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1]
+    c = counts[:, order].astype(np.float64)
+    tps = np.cumsum(np.add.reduceat(np.where(fake, c, 0.0), starts, axis=1), axis=1)
+    fps = np.cumsum(np.add.reduceat(np.where(fake, 0.0, c), starts, axis=1), axis=1)
+    return tps, fps, tps[:, -1], fps[:, -1]
+
+
+def _rates(tps, fps, n_pos, n_neg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr) ``[B, G+1]`` with the (0, 0) point first, and which rows have both classes."""
+    ok = (n_pos > 0) & (n_neg > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = np.c_[np.zeros(len(tps)), tps / n_pos[:, None]]
+        fpr = np.c_[np.zeros(len(fps)), fps / n_neg[:, None]]
+    return fpr, tpr, ok
+
+
+def _ap_from_counts(y, s, counts) -> np.ndarray:
+    """Average precision (no interpolation, as `benchmark.metrics.average_precision`)."""
+    tps, fps, n_pos, n_neg = _roc_from_counts(y, s, counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tps + fps > 0, tps / np.where(tps + fps > 0, tps + fps, 1.0), 0.0)
+        recall = tps / n_pos[:, None]
+    steps = np.diff(np.c_[np.zeros(len(tps)), recall], axis=1)
+    out = np.sum(steps * precision, axis=1)
+    return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
+
+
+def _eer_from_counts(y, s, counts) -> np.ndarray:
+    """Equal error rate: where the ROC curve, linear between points, crosses FPR = 1 - TPR."""
+    fpr, tpr, ok = _rates(*_roc_from_counts(y, s, counts))
+    gap = fpr + tpr - 1.0  # -1 at (0, 0), +1 at (1, 1), never decreasing
+    i = np.argmax(np.nan_to_num(gap, nan=-1.0) >= 0.0, axis=1)
+    rows = np.arange(len(gap))
+    prev = np.maximum(i - 1, 0)
+    g0, g1 = gap[rows, prev], gap[rows, i]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(g1 > g0, -g0 / np.where(g1 > g0, g1 - g0, 1.0), 0.0)
+    out = np.where(g1 == 0.0, fpr[rows, i], fpr[rows, prev] + t * (fpr[rows, i] - fpr[rows, prev]))
+    return np.where(ok, out, np.nan)
+
+
+def _tpr_at_fpr_from_counts(y, s, counts, max_fpr: float = 0.05) -> np.ndarray:
+    """Highest TPR among ROC points with FPR <= ``max_fpr``."""
+    fpr, tpr, ok = _rates(*_roc_from_counts(y, s, counts))
+    out = np.where(fpr <= max_fpr, tpr, -np.inf).max(axis=1)
+    return np.where(ok, out, np.nan)
+
+
+def _accuracy_from_counts(y, s, counts, threshold: float = 0.5) -> np.ndarray:
+    """Share of resampled videos classified right by ``score >= threshold`` → fake."""
+    correct = ((s >= threshold) == (y == 1)).astype(np.float64)
+    total = counts.sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, counts @ correct / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _pauc_from_counts(y, s, counts, max_fpr: float = 0.1, standardized: bool = True) -> np.ndarray:
+    """Area under the ROC curve for FPR <= ``max_fpr`` (linear between points), McClish-standardized."""
+    fpr, tpr, ok = _rates(*_roc_from_counts(y, s, counts))
+    fpr, tpr = np.nan_to_num(fpr), np.nan_to_num(tpr)
+    inside = fpr <= max_fpr
+    last = inside.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1)  # last point with fpr <= max
+    rows = np.arange(len(fpr))
+    nxt = np.minimum(last + 1, fpr.shape[1] - 1)
+    x0, x1, t0, t1 = fpr[rows, last], fpr[rows, nxt], tpr[rows, last], tpr[rows, nxt]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cut = np.where(x1 > x0, t0 + (max_fpr - x0) * (t1 - t0) / np.where(x1 > x0, x1 - x0, 1.0), t0)
+    segments = np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2.0
+    keep = inside[:, 1:]  # segments that end inside the limit (their start is inside too)
+    area = np.sum(np.where(keep, segments, 0.0), axis=1)
+    area += np.where(last < fpr.shape[1] - 1, (max_fpr - x0) * (t0 + cut) / 2.0, 0.0)
+    if standardized:
+        chance = max_fpr ** 2 / 2.0
+        area = 0.5 * (1.0 + (area - chance) / (max_fpr - chance))
+    return np.where(ok, area, np.nan)
+
+
+def _brier_from_counts(y, s, counts) -> np.ndarray:
+    total = counts.sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, counts @ ((s - y) ** 2) / np.where(total > 0, total, 1.0), np.nan)
+
+
+def _ece_from_counts(y, s, counts, n_bins: int = D.DEFAULT_BINS, binning: str = "equal-width"
+                     ) -> np.ndarray:
+    """ECE with the bins of the full data (equal-mass edges are not re-drawn per resample)."""
+    edges = D.bin_edges(s, n_bins, binning)
+    which = np.searchsorted(edges[1:-1], s, side="left")
+    onehot = np.eye(n_bins)[which]  # [N, K]
+    c = counts.astype(np.float64)
+    total, fakes, n = c @ (onehot * s[:, None]), c @ (onehot * y[:, None]), c.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.abs(total - fakes).sum(axis=1) / np.where(n > 0, n, 1.0), np.nan)
+
+
+# metric functions with a form vectorised over resamples (checked against the loop in the tests);
+# validated inputs assumed. A functools.partial of one of them passes its keywords on.
+VECTORISED: dict[Callable, Callable[..., np.ndarray]] = {
     M.roc_auc: _auc_from_counts,
+    M.average_precision: _ap_from_counts,
+    M.eer: _eer_from_counts,
+    M.tpr_at_fpr: _tpr_at_fpr_from_counts,
+    M.accuracy: _accuracy_from_counts,
+    D.partial_auc: _pauc_from_counts,
+    D.brier_score: _brier_from_counts,
+    D.expected_calibration_error: _ece_from_counts,
 }
+
+
+def _fast(metric_fn: MetricFn):
+    """The vectorised form of ``metric_fn`` (a known function or a partial of one), or None."""
+    if metric_fn in VECTORISED:
+        return VECTORISED[metric_fn]
+    func = getattr(metric_fn, "func", None)
+    if func in VECTORISED and not getattr(metric_fn, "args", ()):
+        keywords = dict(metric_fn.keywords)
+        return lambda y, s, counts: VECTORISED[func](y, s, counts, **keywords)
+    return None
 
 
 def call_metric(metric_fn: MetricFn, y: np.ndarray, s: np.ndarray) -> tuple[float, str]:
@@ -148,7 +269,7 @@ def call_metric(metric_fn: MetricFn, y: np.ndarray, s: np.ndarray) -> tuple[floa
 def _evaluate(metric_fn: MetricFn, y: np.ndarray, columns: Sequence[np.ndarray],
               counts: np.ndarray) -> np.ndarray:
     """The metric of each score column on each resample ``[B, len(columns)]``; NaN: undefined."""
-    fast = VECTORISED.get(metric_fn)
+    fast = _fast(metric_fn)
     if fast is not None:
         return np.stack([fast(y, s, counts) for s in columns], axis=1)
     out = np.empty((len(counts), len(columns)))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError, VBenchError
@@ -28,7 +29,7 @@ TEMPLATE_DIRS = (ROOT / "reports" / "templates", ROOT / "protocols")
 RUN_FILES = ("run.json", "scores.parquet", "metrics.json")
 INFO_KEYS = ("run_id", "method", "config", "protocol", "dataset")
 SCORE_COLUMNS = ("video_id", "generator", "label", "score", "unit", "status")
-BASE_COLUMNS = ("protocol", "data", "run_id", "method", "config", "weights", "seed",
+BASE_COLUMNS = ("protocol", "data", "rank", "tie", "run_id", "method", "config", "weights", "seed",
                 "overrides", "n_videos", "n_failed", "wall_time_s")
 
 
@@ -157,8 +158,10 @@ def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
            "n_failed": int(first["status"].ne("ok").sum()),
            "wall_time_s": number(timings.get("total")) if isinstance(timings, dict) else None,
            "anchor": f"run-{index}"}
+    intervals = run.results.get("summary_ci") or {}
     for metric in run.protocol.leaderboard:
         row[metric.key] = number(run.summary.get(metric.key))
+        row[f"{metric.key}_ci"] = (intervals.get(metric.key) or {}).get("interval")
     return row
 
 
@@ -183,6 +186,7 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
             return (value is None, -(value or 0.0) if metric.higher_is_better else (value or 0.0))
 
         overrides = {row["overrides"] for row in rows}
+        _rank([run for _, run in members], rows, primary)
         boards.append({"protocol": name, "data": rows[0]["data"], "metrics": list(protocol.leaderboard),
                        "rows": sorted(rows, key=key), "primary": primary,
                        "note": "runs differ in config overrides: compare with care"
@@ -190,12 +194,62 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
     return boards
 
 
+def _rank(runs: list[RunData], rows: list[dict[str, Any]], primary) -> None:
+    """``rank`` = 1 + the number of runs significantly better on the primary metric.
+
+    Runs over the same videos are compared paired, from the replicates each run stored for its
+    summary (same resamples), with Holm's correction over all pairs of the board; runs whose
+    replicates do not pair (e.g. other videos failed) count as better only when their intervals do
+    not overlap. ``tie`` marks a rank that other runs share.
+    """
+    from benchmark.intervals import SETTINGS, paired_difference
+    from benchmark.stats import holm
+
+    key, n = primary.key, len(runs)
+    stored = [(r.results.get("summary_ci") or {}).get(key) or {} for r in runs]
+    better = np.zeros((n, n), dtype=bool)  # better[i, j]: run i significantly better than run j
+    tests, pairs = {}, []
+    for i in range(n):
+        for j in range(i + 1, n):
+            same = runs[i].results.get("resample_key") == runs[j].results.get("resample_key")
+            diff = (paired_difference(stored[i].get("replicates") or [], stored[j].get("replicates") or [])
+                    if same else None)
+            if diff is not None:
+                tests[f"{i}-{j}"] = diff["p_value"]
+                pairs.append((i, j, diff))
+            else:
+                better[i, j], better[j, i] = _apart(rows[i], rows[j], key, primary.higher_is_better)
+    adjusted = holm(tests) if tests else {}
+    alpha = 1 - SETTINGS["level"]
+    for i, j, diff in pairs:
+        if adjusted[f"{i}-{j}"] < alpha:
+            i_higher = diff["low"] > 0
+            i_better = i_higher if primary.higher_is_better else not i_higher
+            better[i, j], better[j, i] = i_better, not i_better
+    ranks = 1 + better.sum(axis=0)
+    for j, row in enumerate(rows):
+        row["rank"] = int(ranks[j])
+        row["tie"] = bool((ranks == ranks[j]).sum() > 1)
+
+
+def _apart(a: dict[str, Any], b: dict[str, Any], key: str, higher: bool) -> tuple[bool, bool]:
+    """(a better, b better) when the two intervals do not overlap."""
+    ia, ib = a.get(f"{key}_ci"), b.get(f"{key}_ci")
+    if not ia or not ib:
+        return False, False
+    a_above, b_above = ia["low"] > ib["high"], ib["low"] > ia["high"]
+    return (a_above, b_above) if higher else (b_above, a_above)
+
+
 def _csv(boards: list[dict[str, Any]]) -> str:
     records = []
     for board in boards:
         for row in board["rows"]:
             record = {k: row.get(k) for k in BASE_COLUMNS}
-            record.update({m.key: row.get(m.key) for m in board["metrics"]})
+            for m in board["metrics"]:
+                band = row.get(f"{m.key}_ci") or {}
+                record.update({m.key: row.get(m.key), f"{m.key}_low": band.get("low"),
+                               f"{m.key}_high": band.get("high")})
             records.append(record)
     from benchmark.safe_text import csv_frame
 
@@ -290,7 +344,9 @@ def _shown(value: Any) -> Any:
     """Every value a template prints: bidirectional and invisible characters made visible."""
     from benchmark.safe_text import show_controls
 
-    return show_controls(value) if isinstance(value, str) else value
+    if isinstance(value, str) and not hasattr(value, "__html__"):  # not markup a macro rendered
+        return show_controls(value)
+    return value
 
 
 def _environment(autoescape: bool) -> Any:

@@ -397,3 +397,31 @@ def test_holm_hand_worked():
     assert S.holm([]).shape == (0,)
     with pytest.raises(MetricInputError, match=r"pvalues: expected p-values in \[0, 1\]"):
         S.holm([0.2, 1.5])
+
+
+@pytest.mark.parametrize("metric", ["ap", "eer", "tpr5", "tpr01", "acc", "pauc", "pauc30", "brier", "ece"])
+def test_vectorised_bootstrap_metrics_equal_the_loop(metric):
+    """Each vectorised form (benchmark.bootstrap.VECTORISED) gives what calling the metric on the
+    resampled videos gives, ties and undefined resamples included."""
+    import functools
+
+    from benchmark import deployment as D
+    from benchmark import metrics as M
+    from benchmark.bootstrap import Resampler, _evaluate, call_metric
+
+    fn = {"ap": M.average_precision, "eer": M.eer, "tpr5": M.tpr_at_fpr,
+          "tpr01": functools.partial(M.tpr_at_fpr, max_fpr=0.1),
+          "acc": functools.partial(M.accuracy, threshold=0.45), "pauc": D.partial_auc,
+          "pauc30": functools.partial(D.partial_auc, max_fpr=0.3), "brier": D.brier_score,
+          "ece": D.expected_calibration_error}[metric]
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        n = int(rng.integers(6, 60))
+        y = (rng.random(n) < 0.4).astype(int)
+        y[:2] = [0, 1]
+        s = np.round(np.clip(rng.normal(0.4 + 0.2 * y, 0.2), 0, 1), int(rng.integers(1, 3)))
+        counts = Resampler(y, None, stratify=False).counts(rng, 64)  # some resamples lose a class
+        fast = _evaluate(fn, y, [s], counts)[:, 0]
+        slow = np.array([call_metric(fn, y[np.repeat(np.arange(n), c)], s[np.repeat(np.arange(n), c)])[0]
+                         for c in counts])
+        np.testing.assert_allclose(fast, slow, atol=1e-12, equal_nan=True)
