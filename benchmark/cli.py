@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
+    compare = sub.add_parser("compare", help="paired comparison of runs on the videos they share")
+    compare.add_argument("runs", nargs="+", help="two or more run directories")
+    compare.add_argument("--out", default="vbench_compare", help="output directory")
+    compare.add_argument("--intersect", action="store_true",
+                         help="compare runs over different data on the videos they share")
     from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
     add_data_parser(sub)
     return parser
@@ -90,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
-        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report}[args.command])(args)
+        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report,
+                                                     "compare": _compare}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2
@@ -208,18 +214,37 @@ def _ls(args) -> int:
 
 
 def _report(args) -> int:
-    from benchmark.errors import VBenchError
-    from benchmark.report import load_run, render_report
+    from benchmark.report import render_report
 
-    runs = []
-    for path in args.runs:
-        if not (Path(path) / "run.json").is_file():
-            raise VBenchError(f"{path}: not a run directory (no run.json)")
-        runs.append(load_run(Path(path)))
+    runs = _load_runs(args.runs)
     paths = render_report(runs, Path(args.out))
     for kind, path in paths.items():
         if kind != "html":
             print(path)
+    print(paths["html"])
+    return 0
+
+
+def _load_runs(paths: list[str]):
+    from benchmark.errors import VBenchError
+    from benchmark.report import load_run
+
+    runs = []
+    for path in paths:
+        if not (Path(path) / "run.json").is_file():
+            raise VBenchError(f"{path}: not a run directory (no run.json)")
+        runs.append(load_run(Path(path)))
+    return runs
+
+
+def _compare(args) -> int:
+    from benchmark.compare import compare_runs
+    from benchmark.compare_report import render_comparison
+
+    runs = _load_runs(args.runs)
+    paths = render_comparison(compare_runs(runs, intersect=args.intersect), runs, args.out)
+    print(paths["md"])
+    print(paths["json"])
     print(paths["html"])
     return 0
 

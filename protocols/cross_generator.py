@@ -141,6 +141,19 @@ def _summary_intervals(scores: pd.DataFrame, rows: list[dict]) -> dict:
     return {"summary_ci": out, "resample_key": resample_key(videos)}
 
 
+def cells(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The test sets a comparison pairs up: per (train set, test generator), its scored real and
+    generated test videos (``video_id, label, score, source_id``)."""
+    test = scores[(scores["split"] == "test") & (scores["status"] == "ok")]
+    out = {}
+    for unit, part in test.groupby("unit", sort=False):
+        for gen in sorted(set(part.loc[part["label"] == 1, "generator"])):
+            subset = part[part["generator"].isin([REAL, gen])]
+            out[f"{unit} → {gen}"] = subset[["video_id", "label", "score", "source_id"]].reset_index(
+                drop=True)
+    return out
+
+
 def _val_threshold(val: pd.DataFrame) -> tuple[float | None, str | None]:
     ok = val[val["status"] == "ok"]
     try:
