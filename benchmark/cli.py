@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", default="vbench_compare", help="output directory")
     compare.add_argument("--intersect", action="store_true",
                          help="compare runs over different data on the videos they share")
+    regress = sub.add_parser("regress", help="compare runs with stored baselines; exit 1 on a "
+                                             "regression (the CI gate)")
+    regress.add_argument("runs", nargs="+", help="run directories")
+    regress.add_argument("--baseline", required=True,
+                         help="a baseline file, or a folder holding <protocol>/<method>-<config>.json")
+    regress.add_argument("--write-baseline", action="store_true",
+                         help="create or update the baseline from the runs instead of checking")
+    regress.add_argument("--out", default="vbench_regress", help="where verdict.json/.md go")
     from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
     add_data_parser(sub)
     return parser
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
         return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report,
-                                                     "compare": _compare}[args.command])(args)
+                                                     "compare": _compare, "regress": _regress}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2
@@ -247,6 +255,32 @@ def _compare(args) -> int:
     print(paths["json"])
     print(paths["html"])
     return 0
+
+
+def _regress(args) -> int:
+    """0 when no run regressed, 1 when one did (2: bad input, from `main`)."""
+    from benchmark import regress
+    from benchmark.io import atomic_write_json
+
+    runs = _load_runs(args.runs)
+    root = Path(args.baseline)
+    as_file = root.suffix == ".json"
+    if args.write_baseline:
+        groups: dict[Path, list] = {}
+        for run in runs:
+            groups.setdefault(root if as_file else regress.baseline_path(root, run), []).append(run)
+        for path, members in groups.items():
+            atomic_write_json(path, regress.make_baseline(members))
+            print(f"wrote {path} from {len(members)} run(s)")
+        return 0
+    verdicts = []
+    for run in runs:
+        path = root if as_file else regress.baseline_path(root, run)
+        verdicts.append(regress.check(run, regress.load_baseline(path), str(path)))
+    json_path, md_path = regress.write_outputs(verdicts, Path(args.out))
+    print(md_path.read_text(encoding="utf-8"))
+    print(json_path)
+    return 1 if any(v["regressions"] for v in verdicts) else 0
 
 
 if __name__ == "__main__":
