@@ -35,7 +35,7 @@ for method in $METHODS; do
     fi
   fi
   $VBENCH run --protocol cross_generator --method "$method" --device "$DEVICE" --out "$OUT" \
-    --weights "$BASE/models/$method-mini" --no-progress | tee "$OUT.$method.eval.log"
+    --weights "$BASE/models/$method-mini" --split given --no-progress | tee "$OUT.$method.eval.log"
   runs+=("$(run_dir "$OUT.$method.eval.log")")
 done
 if [ "$WRITE" = "--write-baseline" ]; then
