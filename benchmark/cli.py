@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--real-floor", action="store_true",
                      help="add a control unit: the detector trained on two disjoint halves of the "
                           "real videos; its AUC between them should be near 0.5")
+    run.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                     help="evaluation forward under autocast (bf16 on CPU or GPU, fp16 on GPU); "
+                          "scores move by about 1e-3 (part of the run key)")
+    run.add_argument("--channels-last", action="store_true",
+                     help="channels-last memory for conv weights (faster conv nets on GPUs)")
+    run.add_argument("--batch-size", metavar="N|auto",
+                     help="evaluation videos per batch (default: the config's eval.batch_size); "
+                          "auto: the largest that fits in memory")
     run.add_argument("--dry-run", action="store_true",
                      help="check everything, print what the run would do on which videos, write "
                           "the manifest it would use (./<data>.manifest.csv) and stop")
@@ -139,6 +147,8 @@ def _run(args) -> int:
                          data_options=options_from_args(args, extra=data_pairs),
                          max_failed_share=args.max_failed_share,
                          canonicalize=args.canonicalize, real_floor=args.real_floor,
+                         precision=args.precision, channels_last=args.channels_last,
+                         batch_size=_batch_size(args.batch_size),
                          command="vbench " + " ".join(args.argv))
     if args.dry_run:
         from benchmark.dryrun import dry_run
@@ -157,6 +167,16 @@ def _run(args) -> int:
     print_run(report.parent)
     print(report)
     return _failure_code(report.parent, request.max_failed_share)
+
+
+def _batch_size(text: str | None):
+    from benchmark.errors import VBenchError
+
+    if text is None or text == "auto":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise VBenchError(f"--batch-size expects a positive integer or 'auto', got {text!r}")
+    return int(text)
 
 
 def _failure_code(run_dir: Path, share: float) -> int:

@@ -16,6 +16,7 @@ from benchmark.config import DetectorConfig
 from benchmark.errors import ConfigError, RegistryError
 
 AGGREGATIONS = ("mean", "max", "median")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 class Detector:
@@ -69,6 +70,31 @@ class Detector:
 
     def to(self, device) -> "Detector":
         self.model.to(device)
+        return self
+
+    def set_inference(self, precision: str = "fp32", channels_last: bool = False) -> "Detector":
+        """How the forward runs in evaluation: autocast to ``bf16``/``fp16`` (weights stay fp32,
+        logits come back as fp32), and channels-last memory for conv networks (4-D and 5-D
+        weights). Training is unaffected.
+
+        Raises:
+            ConfigError: an unknown precision, or fp16 on a CPU (no fp16 autocast there).
+        """
+        import torch
+
+        if precision not in PRECISIONS:
+            from benchmark.errors import UnknownKeyError
+
+            raise UnknownKeyError("precision", precision, PRECISIONS)
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("--precision fp16 needs a CUDA device (CPU autocast runs bf16)")
+        self.precision = precision
+        if channels_last:
+            for module in self.model.modules():
+                for name, param in module.named_parameters(recurse=False):
+                    if param.dim() in (4, 5):
+                        fmt = torch.channels_last if param.dim() == 4 else torch.channels_last_3d
+                        param.data = param.data.contiguous(memory_format=fmt)
         return self
 
     @property
@@ -151,7 +177,10 @@ class Detector:
         import torch
 
         self.model.eval()
-        with torch.inference_mode():
+        precision = getattr(self, "precision", "fp32")
+        with torch.inference_mode(), torch.autocast(
+                self.device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16,
+                enabled=precision != "fp32"):
             return self.forward_logits(self.normalize(clips)).float()
 
     def scores_from_logits(self, logits):

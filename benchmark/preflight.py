@@ -96,6 +96,8 @@ def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:
         content["canonicalize"] = recipe_hash(parse_recipe(request.canonicalize))
     if request.real_floor:
         content["real_floor"] = True
+    if request.precision != "fp32":  # autocast changes scores in their last digits
+        content["precision"] = request.precision
     return {**content, "code": code_version()}
 
 

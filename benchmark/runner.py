@@ -45,6 +45,9 @@ class RunRequest:
     max_failed_share: float = 0.05
     canonicalize: str | None = None  # a benchmark.data.canonical recipe
     real_floor: bool = False
+    precision: str = "fp32"  # evaluation autocast: fp32, bf16 or fp16
+    channels_last: bool = False
+    batch_size: int | str | None = None  # evaluation videos per batch; "auto"; None: the config's
     command: str = ""
 
 
@@ -93,7 +96,7 @@ class RunContext:
         detector = build_detector(self.request.method, self.config).to(self.device)
         if self.weights is not None:
             log.info("%s", self.weights.load_into(detector))
-        return detector
+        return detector.set_inference(self.request.precision, self.request.channels_last)
 
     def train(self, detector, train_df, val_df):
         """Trains ``detector`` for the current unit and saves its best-on-validation weights.
@@ -149,7 +152,7 @@ class RunContext:
         if perturbation != "none":
             raise DataError(f"perturbation '{perturbation}': the clip readers apply no "
                             f"perturbations yet")
-        batch = self.config["eval"]["batch_size"]
+        batch = self._batch_size(detector)
         preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.workers,
                                progress=self.request.progress, desc=desc)
         self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
@@ -160,6 +163,18 @@ class RunContext:
         table["unit"] = self.unit.name
         table["perturbation"], table["severity"] = perturbation, severity
         return table
+
+
+    def _batch_size(self, detector) -> int:
+        """``--batch-size``: a number, ``auto`` (probed once per run), else the config's."""
+        from benchmark.batching import find_batch_size
+
+        wanted = self.request.batch_size
+        if wanted == "auto":
+            if "batch_size" not in self.timings:
+                self.timings["batch_size"] = find_batch_size(detector)
+            return int(self.timings["batch_size"])
+        return int(wanted) if wanted is not None else self.config["eval"]["batch_size"]
 
 
 def default_workers(device: str) -> int:
