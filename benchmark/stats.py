@@ -67,7 +67,8 @@ def bootstrap_ci(metric_fn: MetricFn, labels: ArrayLike, scores: ArrayLike,
         seed: seed of `numpy.random.default_rng`; the result is a function of it.
         level: confidence level.
         method: ``"percentile"`` or ``"bca"`` (bias-corrected and accelerated; the acceleration
-            comes from a leave-one-source-out jackknife).
+            comes from a leave-one-source-out jackknife, one more metric evaluation per source:
+            vectorised for AUC, a Python loop for other metrics).
         stratify: resample within classes (within class compositions of sources).
     """
     y, (s,), g = check_inputs(labels, [("scores", scores)], groups)

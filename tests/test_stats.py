@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 
 import numpy as np
@@ -118,6 +119,11 @@ def test_bootstrap_is_deterministic_for_a_seed():
     assert first == S.bootstrap_ci(M.average_precision, y, s, n_resamples=200, seed=11)
     assert first != S.bootstrap_ci(M.average_precision, y, s, n_resamples=200, seed=12)
     assert first.to_dict()["seed"] == 11 and first.n_resamples == 200
+    y, a, b = _correlated(0)
+    for result in (first, S.paired_bootstrap(M.roc_auc, y, a, b, n_resamples=50),
+                   S.delong_ci(y, a), S.delong_test(y, a, b),
+                   S.mcnemar(S.correct_at(y, a), S.correct_at(y, b))):
+        json.dumps(result.to_dict())  # reports store them as they are
 
 
 # ----------------------------------------------------------------------------- vs scipy
