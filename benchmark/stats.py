@@ -74,7 +74,7 @@ def bootstrap_ci(metric_fn: MetricFn, labels: ArrayLike, scores: ArrayLike,
     y, (s,), g = check_inputs(labels, [("scores", scores)], groups)
     check_options(n_resamples, level, method, seed)
     resampler = Resampler(y, g, stratify)
-    meta = _meta(level, method, n_resamples, seed, resampler, g is not None, stratify)
+    meta = _meta(level, method, n_resamples, seed, resampler, stratify)
     estimate, why = call_metric(metric_fn, y, s)
     if math.isnan(estimate):
         return BootstrapResult(None, None, None, n_undefined=0, note=why, **meta)
@@ -101,7 +101,7 @@ def paired_bootstrap(metric_fn: MetricFn, labels: ArrayLike, scores_a: ArrayLike
     y, (a, b), g = check_inputs(labels, [("scores_a", scores_a), ("scores_b", scores_b)], groups)
     check_options(n_resamples, level, method, seed)
     resampler = Resampler(y, g, stratify)
-    meta = _meta(level, method, n_resamples, seed, resampler, g is not None, stratify)
+    meta = _meta(level, method, n_resamples, seed, resampler, stratify)
     (est_a, why_a), (est_b, why_b) = call_metric(metric_fn, y, a), call_metric(metric_fn, y, b)
     if math.isnan(est_a) or math.isnan(est_b):
         note = "; ".join(f"{k}: {w}" for k, w in (("scores_a", why_a), ("scores_b", why_b)) if w)
@@ -126,9 +126,11 @@ def paired_bootstrap(metric_fn: MetricFn, labels: ArrayLike, scores_a: ArrayLike
 
 
 def _meta(level: float, method: str, n_resamples: int, seed: int, resampler: Resampler,
-          clustered: bool, stratify: bool) -> dict[str, Any]:
+          stratify: bool) -> dict[str, Any]:
+    # clustered: some source holds several videos (with unique sources it is the plain bootstrap)
     return dict(level=float(level), method=method, n_resamples=int(n_resamples), seed=int(seed),
-                n_units=resampler.n_clusters, clustered=clustered, stratified=stratify)
+                n_units=resampler.n_clusters,
+                clustered=resampler.n_clusters < len(resampler.cluster), stratified=stratify)
 
 
 def _interval(reps: np.ndarray, estimate: float, jack: np.ndarray | None, level: float,

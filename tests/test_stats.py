@@ -403,3 +403,9 @@ def test_holm_hand_worked():
     assert S.holm([]).shape == (0,)
     with pytest.raises(MetricInputError, match=r"pvalues: expected p-values in \[0, 1\]"):
         S.holm([0.2, 1.5])
+
+
+def test_unique_sources_are_not_reported_as_clustered():
+    y, s = _binary(13, 40)
+    res = S.bootstrap_ci(M.roc_auc, y, s, [f"v{i}" for i in range(40)], n_resamples=50)
+    assert (res.clustered, res.n_units) == (False, 40)

@@ -9,7 +9,7 @@ unexpected change stands out before the files are committed.
     python tools/update_goldens.py                       # every golden
     python tools/update_goldens.py --method sta          # one method, both configs
     python tools/update_goldens.py --config mini         # the fast ones only
-    python tools/update_goldens.py --check               # compare only, write nothing; exit 1 on a move
+    python tools/update_goldens.py --check               # compare only; exit 1 if one moved
     python -m tools.update_goldens ...                   # the same
 """
 from __future__ import annotations
