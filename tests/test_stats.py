@@ -409,3 +409,17 @@ def test_unique_sources_are_not_reported_as_clustered():
     y, s = _binary(13, 40)
     res = S.bootstrap_ci(M.roc_auc, y, s, [f"v{i}" for i in range(40)], n_resamples=50)
     assert (res.clustered, res.n_units) == (False, 40)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_closed_form_auc_jackknife_equals_leaving_each_source_out(clustered, ties):
+    y, s, groups = clustered
+    s = np.round(s, 1) if ties else s
+    for g in (None, groups):
+        resampler = B.Resampler(y, g)
+        fast = B.jackknife(M.roc_auc, y, [s], resampler)[:, 0]
+        slow = B.jackknife(functools.partial(M.roc_auc), y, [s], resampler)[:, 0]
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15)
+    lonely = B.jackknife(M.roc_auc, np.array([0, 0, 1]), [np.array([0.1, 0.5, 0.9])],
+                         B.Resampler(np.array([0, 0, 1]), None))[:, 0]
+    assert np.isnan(lonely[2]) and lonely[0] == lonely[1] == 1.0  # the only fake left out
