@@ -7,8 +7,9 @@ tests/test_stats.py:
 function                       checked against
 =============================  ====================================================================
 `bootstrap_ci`                 scipy.stats.bootstrap (percentile and BCa endpoints on scipy's own
-                               replicates; a full run on unstratified data); a brute-force loop
-                               over resampled index arrays (the vectorised AUC path)
+                               replicates; a full run on unstratified data); the metric called
+                               on resampled index arrays (the vectorised AUC path) and with each
+                               source left out (the closed-form AUC jackknife)
 `paired_bootstrap`             the same resamples evaluated one column at a time; identical runs
 `delong_ci`                    DeLong et al. (1988) structural components computed pair by pair
                                (O(N^2)) in the test; Stata's ``roctab`` on Hanley & McNeil's (1982)
@@ -19,8 +20,8 @@ function                       checked against
 `holm`                         a hand-worked example (Holm 1979 step-down)
 =============================  ====================================================================
 
-Every function returns a small frozen dataclass with ``to_dict()`` (JSON-able) and says in
-``note`` why a value is None (one class only, too few videos, zero variance) instead of raising:
+`holm` returns adjusted p-values in the input's shape (array or dict); the others return a small
+frozen dataclass with ``to_dict()`` (JSON-able) and say in ``note`` why a value is None (one class only, too few videos, zero variance) instead of raising:
 reports show "undefined" and go on. Bad input (wrong shapes, labels that are not 0/1, scores outside
 [0, 1]) raises :class:`~benchmark.metrics.MetricInputError`.
 """
