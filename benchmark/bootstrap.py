@@ -230,8 +230,43 @@ def _ece_from_counts(y, s, counts, n_bins: int = D.DEFAULT_BINS, binning: str = 
         return np.where(n > 0, np.abs(total - fakes).sum(axis=1) / np.where(n > 0, n, 1.0), np.nan)
 
 
-# metric functions with a form vectorised over resamples (checked against the loop in the tests);
-# validated inputs assumed. A functools.partial of one of them passes its keywords on.
+def _auc_jackknife(y: np.ndarray, s: np.ndarray, cluster: np.ndarray, n_clusters: int
+                   ) -> np.ndarray:
+    """AUC with each source left out, ``[n_clusters]``, in O(N log N).
+
+    With W the (half-)won fake-real pairs, removing source k removes the pairs of its videos,
+    counting the pairs inside k twice: ``AUC_-k = (W - c_k + w_k) / ((P - P_k)(N - N_k))`` with
+    c_k the summed pair counts of k's videos and w_k the fake-real pairs within k. Keys
+    ``cluster * N + rank`` make "same source, lower score" one sorted search; all counts are
+    multiples of 1/2, so the sums are exact.
+    """
+    n, fake = len(y), y == 1
+    rank = np.unique(s, return_inverse=True)[1].reshape(-1)  # dense ranks: ties share one
+
+    def wins(keys: np.ndarray, against: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        """Per key: members of sorted ``against`` in [floor, key) plus half those equal to it."""
+        left, right = np.searchsorted(against, keys), np.searchsorted(against, keys, "right")
+        return left - np.searchsorted(against, floor) + 0.5 * (right - left)
+
+    per_video = np.empty(n)
+    zero = np.zeros(1, dtype=np.int64)
+    per_video[fake] = wins(rank[fake], np.sort(rank[~fake]), zero)  # reals below each fake
+    per_video[~fake] = wins(-rank[~fake], np.sort(-rank[fake]), -n)  # fakes above each real
+    key = cluster.astype(np.int64) * n + rank
+    within = np.bincount(cluster[fake], minlength=n_clusters, weights=wins(
+        key[fake], np.sort(key[~fake]), cluster[fake].astype(np.int64) * n))
+    n_fake = np.bincount(cluster, weights=fake, minlength=n_clusters)
+    n_real = np.bincount(cluster, minlength=n_clusters) - n_fake
+    pairs = (fake.sum() - n_fake) * ((~fake).sum() - n_real)
+    kept = per_video[fake].sum() - np.bincount(cluster, weights=per_video, minlength=n_clusters) \
+        + within
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, kept / np.where(pairs > 0, pairs, 1.0), np.nan)
+
+
+# metric functions with a form vectorised over resamples, and over jackknife samples (validated
+# inputs assumed); the tests compare both with the metric called on index arrays. A
+# functools.partial of one of them passes its keywords on.
 VECTORISED: dict[Callable, Callable[..., np.ndarray]] = {
     M.roc_auc: _auc_from_counts,
     M.average_precision: _ap_from_counts,
@@ -242,6 +277,7 @@ VECTORISED: dict[Callable, Callable[..., np.ndarray]] = {
     D.brier_score: _brier_from_counts,
     D.expected_calibration_error: _ece_from_counts,
 }
+VECTORISED_JACKKNIFE: dict[Callable, Callable[..., np.ndarray]] = {M.roc_auc: _auc_jackknife}
 
 
 def _fast(metric_fn: MetricFn):
@@ -293,6 +329,10 @@ def replicates(metric_fn: MetricFn, y: np.ndarray, columns: Sequence[np.ndarray]
 def jackknife(metric_fn: MetricFn, y: np.ndarray, columns: Sequence[np.ndarray],
               resampler: Resampler) -> np.ndarray:
     """Leave-one-source-out values ``[n_sources, len(columns)]`` (BCa's acceleration)."""
+    fast = VECTORISED_JACKKNIFE.get(metric_fn)
+    if fast is not None:
+        return np.stack([fast(y, s, resampler.cluster, resampler.n_clusters) for s in columns],
+                        axis=1)
     return np.concatenate([_evaluate(metric_fn, y, columns, c) for c in resampler.jackknife()])
 
 

@@ -198,9 +198,13 @@ class Detector:
 
         A sigmoid-scored (one-logit) detector gives ``[1 - p, p]``.
         """
+        return self.probs_from_logits(self.clip_logits(clips))
+
+    def probs_from_logits(self, logits):
+        """Logits ``[N, num_classes]`` → class probabilities ``[N, num_classes]`` (see
+        `class_probs`)."""
         import torch
 
-        logits = self.clip_logits(clips)
         if self.score_cfg["type"] == "sigmoid":
             p = self.scores_from_logits(logits)
             return torch.stack([1 - p, p], dim=1)

@@ -7,8 +7,9 @@ tests/test_stats.py:
 function                       checked against
 =============================  ====================================================================
 `bootstrap_ci`                 scipy.stats.bootstrap (percentile and BCa endpoints on scipy's own
-                               replicates; a full run on unstratified data); a brute-force loop
-                               over resampled index arrays (the vectorised AUC path)
+                               replicates; a full run on unstratified data); the metric called
+                               on resampled index arrays (the vectorised AUC path) and with each
+                               source left out (the closed-form AUC jackknife)
 `paired_bootstrap`             the same resamples evaluated one column at a time; identical runs
 `delong_ci`                    DeLong et al. (1988) structural components computed pair by pair
                                (O(N^2)) in the test; Stata's ``roctab`` on Hanley & McNeil's (1982)
@@ -19,8 +20,8 @@ function                       checked against
 `holm`                         a hand-worked example (Holm 1979 step-down)
 =============================  ====================================================================
 
-Every function returns a small frozen dataclass with ``to_dict()`` (JSON-able) and says in
-``note`` why a value is None (one class only, too few videos, zero variance) instead of raising:
+`holm` returns adjusted p-values in the input's shape (array or dict); the others return a small
+frozen dataclass with ``to_dict()`` (JSON-able) and say in ``note`` why a value is None (one class only, too few videos, zero variance) instead of raising:
 reports show "undefined" and go on. Bad input (wrong shapes, labels that are not 0/1, scores outside
 [0, 1]) raises :class:`~benchmark.metrics.MetricInputError`.
 """
@@ -67,13 +68,14 @@ def bootstrap_ci(metric_fn: MetricFn, labels: ArrayLike, scores: ArrayLike,
         seed: seed of `numpy.random.default_rng`; the result is a function of it.
         level: confidence level.
         method: ``"percentile"`` or ``"bca"`` (bias-corrected and accelerated; the acceleration
-            comes from a leave-one-source-out jackknife).
+            comes from a leave-one-source-out jackknife, one more metric evaluation per source:
+            vectorised for AUC, a Python loop for other metrics).
         stratify: resample within classes (within class compositions of sources).
     """
     y, (s,), g = check_inputs(labels, [("scores", scores)], groups)
     check_options(n_resamples, level, method, seed)
     resampler = Resampler(y, g, stratify)
-    meta = _meta(level, method, n_resamples, seed, resampler, g is not None, stratify)
+    meta = _meta(level, method, n_resamples, seed, resampler, stratify)
     estimate, why = call_metric(metric_fn, y, s)
     if math.isnan(estimate):
         return BootstrapResult(None, None, None, n_undefined=0, note=why, **meta)
@@ -100,7 +102,7 @@ def paired_bootstrap(metric_fn: MetricFn, labels: ArrayLike, scores_a: ArrayLike
     y, (a, b), g = check_inputs(labels, [("scores_a", scores_a), ("scores_b", scores_b)], groups)
     check_options(n_resamples, level, method, seed)
     resampler = Resampler(y, g, stratify)
-    meta = _meta(level, method, n_resamples, seed, resampler, g is not None, stratify)
+    meta = _meta(level, method, n_resamples, seed, resampler, stratify)
     (est_a, why_a), (est_b, why_b) = call_metric(metric_fn, y, a), call_metric(metric_fn, y, b)
     if math.isnan(est_a) or math.isnan(est_b):
         note = "; ".join(f"{k}: {w}" for k, w in (("scores_a", why_a), ("scores_b", why_b)) if w)
@@ -125,9 +127,11 @@ def paired_bootstrap(metric_fn: MetricFn, labels: ArrayLike, scores_a: ArrayLike
 
 
 def _meta(level: float, method: str, n_resamples: int, seed: int, resampler: Resampler,
-          clustered: bool, stratify: bool) -> dict[str, Any]:
+          stratify: bool) -> dict[str, Any]:
+    # clustered: some source holds several videos (with unique sources it is the plain bootstrap)
     return dict(level=float(level), method=method, n_resamples=int(n_resamples), seed=int(seed),
-                n_units=resampler.n_clusters, clustered=clustered, stratified=stratify)
+                n_units=resampler.n_clusters,
+                clustered=resampler.n_clusters < len(resampler.cluster), stratified=stratify)
 
 
 def _interval(reps: np.ndarray, estimate: float, jack: np.ndarray | None, level: float,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 
 import numpy as np
@@ -118,6 +119,11 @@ def test_bootstrap_is_deterministic_for_a_seed():
     assert first == S.bootstrap_ci(M.average_precision, y, s, n_resamples=200, seed=11)
     assert first != S.bootstrap_ci(M.average_precision, y, s, n_resamples=200, seed=12)
     assert first.to_dict()["seed"] == 11 and first.n_resamples == 200
+    y, a, b = _correlated(0)
+    for result in (first, S.paired_bootstrap(M.roc_auc, y, a, b, n_resamples=50),
+                   S.delong_ci(y, a), S.delong_test(y, a, b),
+                   S.mcnemar(S.correct_at(y, a), S.correct_at(y, b))):
+        json.dumps(result.to_dict())  # reports store them as they are
 
 
 # ----------------------------------------------------------------------------- vs scipy
@@ -425,3 +431,23 @@ def test_vectorised_bootstrap_metrics_equal_the_loop(metric):
         slow = np.array([call_metric(fn, y[np.repeat(np.arange(n), c)], s[np.repeat(np.arange(n), c)])[0]
                          for c in counts])
         np.testing.assert_allclose(fast, slow, atol=1e-12, equal_nan=True)
+
+
+def test_unique_sources_are_not_reported_as_clustered():
+    y, s = _binary(13, 40)
+    res = S.bootstrap_ci(M.roc_auc, y, s, [f"v{i}" for i in range(40)], n_resamples=50)
+    assert (res.clustered, res.n_units) == (False, 40)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_closed_form_auc_jackknife_equals_leaving_each_source_out(clustered, ties):
+    y, s, groups = clustered
+    s = np.round(s, 1) if ties else s
+    for g in (None, groups):
+        resampler = B.Resampler(y, g)
+        fast = B.jackknife(M.roc_auc, y, [s], resampler)[:, 0]
+        slow = B.jackknife(functools.partial(M.roc_auc), y, [s], resampler)[:, 0]
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15)
+    lonely = B.jackknife(M.roc_auc, np.array([0, 0, 1]), [np.array([0.1, 0.5, 0.9])],
+                         B.Resampler(np.array([0, 0, 1]), None))[:, 0]
+    assert np.isnan(lonely[2]) and lonely[0] == lonely[1] == 1.0  # the only fake left out
