@@ -9,7 +9,11 @@ from pathlib import Path
 EXAMPLES = """examples:
   vbench run --protocol cross_generator --method sta
       train StA's mini config on the embedded corpus (built on first use), one model per generator
-  vbench run --protocol cross_generator --method sta --mode leave_one_out
+  vbench run --protocol cross_generator --method sta --option mode=leave_one_out
+  vbench run --protocol cross_generator --method sta --cfg-options train.epochs=2
+  vbench run --protocol cross_generator --method sta --data other.csv \\
+      --weights vbench_runs/cross_generator/sta-mini/<key>:deconv_checkerboard
+      evaluate a model a previous run trained (RUN_DIR:UNIT) on other data
   vbench run --protocol cross_generator --method sta --config paper \\
       --data /data/my_videos --weights sta_best.pth --device cuda
       evaluation only, with the official checkpoint, on a folder of videos
@@ -34,11 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     run.add_argument("--out", default="vbench_runs", help="run store directory")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--mode", help="cross_generator: one_vs_all (default) or leave_one_out")
+    run.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                     help="a protocol option (repeatable); `vbench ls protocols` lists them")
+    run.add_argument("--mode", help="shorthand for --option mode=VALUE (cross_generator: "
+                                    "one_vs_all or leave_one_out)")
     run.add_argument("--workers", type=int, default=None,
                      help="decoding workers (default: up to 8 with a GPU; 0 on a CPU with <= 4 cores, "
                           "where workers slow the model down, else 2)")
     run.add_argument("--force", action="store_true", help="recompute even if stored scores exist")
+    run.add_argument("--reuse-across-versions", action="store_true",
+                     help="reuse scores a run with everything equal but the code version "
+                          "computed (recorded in run.json and the report)")
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override config entries, e.g. train.epochs=2 train.optimizer.lr=1e-4")
@@ -47,32 +57,51 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
+    from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
+    add_data_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 2 bad input or an unusable environment (one ``vbench: error:`` line),
+    130 interrupted."""
     from benchmark.errors import VBenchError
 
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
-        return {"run": _run, "ls": _ls, "report": _report}[args.command](args)
+        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # an environment problem we did not anticipate: still one line
+        from benchmark.io import describe_os_error
+
+        where = err.filename if err.filename is not None else "(unknown path)"
+        print(f"vbench: error: {describe_os_error(err, 'use', where)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vbench: interrupted; finished units are kept and the same command resumes",
+              file=sys.stderr)
+        return 130
 
 
 def _run(args) -> int:
     from benchmark.runner import RunRequest, execute
     from benchmark.tables import print_run
 
-    options = {"mode": args.mode} if args.mode else {}
+    options = _key_values(args.option, "--option", parse=str)
+    if args.mode:
+        options["mode"] = args.mode
     request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
                          data=args.data, weights=args.weights, device=args.device, out=args.out,
                          seed=args.seed, options=options, workers=args.workers,
                          progress=not args.no_progress, force=args.force,
-                         cfg_options=_cfg_options(args.cfg_options))
+                         cfg_options=_key_values(args.cfg_options, "--cfg-options"),
+                         reuse_across_versions=args.reuse_across_versions,
+                         command="vbench " + " ".join(args.argv))
     from benchmark.distributed import shutdown
 
     try:
@@ -87,18 +116,20 @@ def _run(args) -> int:
     return 0
 
 
-def _cfg_options(items: list[str]) -> dict:
-    """``["train.epochs=2"]`` → ``{"train.epochs": 2}`` (values parsed as YAML scalars)."""
-    import yaml
-
+def _key_values(items: list[str], flag: str, parse=None) -> dict:
+    """``["train.epochs=2"]`` → ``{"train.epochs": 2}`` (values parsed as YAML scalars unless
+    ``parse`` is given; ``1e-4`` is a number)."""
+    from benchmark.config import parse_value
     from benchmark.errors import VBenchError
 
     options = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise VBenchError(f"--cfg-options expects KEY=VALUE, got '{item}'")
-        options[key] = yaml.safe_load(value)
+        if not sep or not key.strip():
+            raise VBenchError(f"{flag} expects NAME=VALUE, got '{item}'")
+        if key in options:
+            raise VBenchError(f"{flag}: '{key}' is given twice")
+        options[key.strip()] = (parse or parse_value)(value)
     return options
 
 
@@ -111,16 +142,20 @@ def _ls(args) -> int:
             print(f"{key:12s} {'/'.join(entry.tasks):18s} {', '.join(entry.configs):12s} "
                   f"{paper.get('title', '')} (arXiv {paper.get('arxiv', '?')})")
     elif args.what == "protocols":
-        from protocols import describe
+        from protocols import PROTOCOLS, get_protocol
 
-        for name, text in describe().items():
-            print(f"{name:18s} {text}")
+        for name in PROTOCOLS:
+            protocol = get_protocol(name)
+            print(f"{name} (version {protocol.version}): {protocol.description}")
+            print(f"  primary metric: {protocol.primary.label}")
+            for option in protocol.options.values():
+                print(f"  --option {option.describe()}")
     else:
         from benchmark.data.readers import DATASET_LAYOUTS
         from benchmark.datasets import DATASETS
 
-        for name, (text, _) in DATASETS.items():
-            print(f"{name:18s} {text}")
+        for name in DATASETS:
+            print(f"{name:18s} {DATASETS.description(name)}")
         for name, text in DATASET_LAYOUTS.items():
             print(f"{'layout:' + name:18s} {text}")
     return 0

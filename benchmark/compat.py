@@ -57,4 +57,10 @@ def mmaction_models():
         warnings.filterwarnings("ignore", message=".*MultiScaleDeformableAttention.*")
         import mmaction.models  # noqa: F401
         from mmaction.registry import MODELS
+    # Our model classes register themselves when their detector module is imported. So that a
+    # config naming them builds whatever was imported before, the registry imports every
+    # registered method's module on its first lookup, as it does for mmaction.models.
+    if "benchmark.model_locations" not in MODELS._locations:
+        MODELS._locations = [*MODELS._locations, "benchmark.model_locations"]
+        MODELS._imported = False
     return MODELS

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.errors import UnknownKeyError
+from benchmark.registry import Registry
 
 
 def _vbench_mini(seed: int) -> Path:
@@ -13,30 +13,29 @@ def _vbench_mini(seed: int) -> Path:
     return build_corpus(seed=seed)
 
 
-# name -> (description, builder(seed) -> manifest path)
-DATASETS: dict[str, tuple[str, Callable[[int], Path]]] = {
-    "vbench-mini": ("embedded corpus generated on first use: real camera-motion clips of bundled "
-                    "photographs and six synthetic generator-artefact families (no download)",
-                    _vbench_mini),
-}
+# name -> builder(seed) -> manifest path
+DATASETS: Registry[Callable[[int], Path]] = Registry("dataset")
+DATASETS.register("vbench-mini", _vbench_mini,
+                  "embedded corpus generated on first use: real camera-motion clips of bundled "
+                  "photographs and six synthetic generator-artefact families (no download)")
 
 
-def resolve_data(spec: str, seed: int = 0):
+def resolve_data(spec: str, seed: int = 0, options=None):
     """``--data`` → (dataset name, manifest DataFrame).
+
+    The manifest has sources grouped, the split rule applied and (unless ``options.fingerprint``
+    is False) a ``fingerprint`` column; its sources never span two splits. For the full account
+    (what was skipped, how sources were grouped) call `benchmark.data.prepare.prepare_data`.
 
     Args:
         spec: a name from `DATASETS`, a manifest (``.csv``), a DeepfakeBench JSON index, or a folder
             in one of the layouts of `benchmark.data.readers`.
-        seed: the seed of generated datasets.
+        seed: the seed of generated datasets and of drawn splits.
+        options: a `benchmark.data.options.DataOptions`; None for the defaults.
     """
-    from benchmark.data.manifest import check_no_leakage, load_manifest
-    from benchmark.data.readers import read_dataset
+    from benchmark.data.manifest import check_no_leakage
+    from benchmark.data.prepare import prepare_data
 
-    if spec in DATASETS:
-        frame, name = load_manifest(DATASETS[spec][1](seed)), spec
-    elif Path(spec).exists():
-        frame, name = read_dataset(spec), Path(spec).stem or Path(spec).name
-    else:
-        raise UnknownKeyError("dataset", spec, list(DATASETS) + ["<manifest.csv>", "<folder>"])
-    check_no_leakage(frame)
-    return name, frame
+    prepared = prepare_data(spec, seed=seed, options=options)
+    check_no_leakage(prepared.manifest)
+    return prepared.name, prepared.manifest

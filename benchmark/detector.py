@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Mapping
 
 from benchmark.checkpoint import (KeyMap, LoadSummary, load_parts, load_strict, official_state_dict,
                                   read_state_dict, resolve_parts)
-from benchmark.errors import RegistryError
+from benchmark.config import DetectorConfig
+from benchmark.errors import ConfigError, RegistryError
 
 AGGREGATIONS = ("mean", "max", "median")
 
@@ -35,13 +36,25 @@ class Detector:
     # part name -> KeyMap of that file. The KeyMap's inverse rules say which of our keys the part
     # holds. Empty: one file, `key_map`.
     weight_parts: ClassVar[dict[str, KeyMap]] = {}
+    # The closed schema of this detector's configs (`benchmark.config`); subclasses add sections.
+    config_schema: ClassVar[type[DetectorConfig]] = DetectorConfig
+    # Whether `clip_reader(train=True)` applies ``train.augmentation``; a detector whose reader
+    # cannot (e.g. frames aligned with cached flow) refuses configs that ask for it.
+    supports_augmentation: ClassVar[bool] = True
 
     def __init__(self, config: dict[str, Any]):
         from benchmark.compat import mmaction_models
+        from benchmark.data.augment import build_augmentation
         from benchmark.data.spec import InputSpec
 
         self.config = copy.deepcopy(config)
         self.spec = InputSpec.from_dict(self.config["input"], origin=f"config {config.get('name')}")
+        steps = self.config.get("train", {}).get("augmentation")
+        if steps and not self.supports_augmentation:
+            raise ConfigError(f"config {config.get('method')}/{config.get('name')}: "
+                              f"train.augmentation is not supported by {type(self).__name__}'s "
+                              f"clip reader; remove it")
+        self.augmentation = build_augmentation(steps, f"config {config.get('name')}: train.augmentation")
         self.score_cfg = {"type": "softmax", "fake_index": 1, **self.config.get("score", {})}
         self.aggregation = self.config.get("aggregation", "mean")
         if self.aggregation not in AGGREGATIONS:
@@ -87,15 +100,16 @@ class Detector:
                     for part, key_map in self.weight_parts.items()}
         return official_state_dict(self.model, self.key_map)
 
-    def clip_reader(self, spec=None):
+    def clip_reader(self, spec=None, train: bool = False):
         """How the data layer turns one video into this detector's clips (runs in workers).
 
         Args:
             spec: the input spec to read with (training swaps in one random clip); `spec` if None.
+            train: a training reader, which applies ``train.augmentation`` to each clip.
         """
         from benchmark.data.dataset import ClipReader
 
-        return ClipReader(spec or self.spec)
+        return ClipReader(spec or self.spec, augment=self.augmentation if train else None)
 
     # -- training --------------------------------------------------------------------------------
     def train_batch_transform(self, clips, labels, generator):

@@ -32,6 +32,10 @@ class RegistryError(VBenchError):
     """registry.yaml is malformed (duplicate key, missing field, bad entry point)."""
 
 
+class ConfigError(RegistryError):
+    """A detector config has an unknown key or a value of the wrong type."""
+
+
 class WeightsError(VBenchError):
     """A weights file is missing, corrupt, has other keys/shapes, or fails its sha256."""
 
@@ -42,6 +46,15 @@ class DataError(VBenchError):
 
 class LeakageError(DataError):
     """A source video appears in more than one split."""
+
+
+class StoreError(VBenchError):
+    """A file or folder of the run store or a report cannot be written (permissions, full disk,
+    a name too long, a file in the way)."""
+
+
+class RunLockedError(VBenchError):
+    """Another process is writing the same run directory."""
 
 
 class VideoDecodeError(VBenchError):

@@ -1,19 +1,24 @@
-"""registry.yaml: the single list of methods, resolved lazily.
+"""Registries: one primitive for every named thing, and registry.yaml, the list of methods.
+
+`Registry` maps names to lazily imported targets (``"module:attr"``) or plain objects, with
+"Unknown X 'y'. Did you mean: ...? Available: ..." errors. Methods (registry.yaml), protocols,
+datasets, dataset layouts and perturbations are each one `Registry`.
 
 Nothing here imports a detector: an entry's ``entry_point`` (``"module:Class"``) is imported only
 when the method is built, so ``vbench ls`` and ``import benchmark`` stay cheap.
 """
 from __future__ import annotations
 
-import copy
 import importlib
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from benchmark.errors import RegistryError, UnknownKeyError
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_FIELDS = ("entry_point", "configs", "input", "tasks", "paper", "upstream", "weights",
@@ -65,6 +70,98 @@ def load_yaml(path: str | Path) -> Any:
             loader.dispose()
 
 
+def import_target(target: str, origin: str = "") -> Any:
+    """Imports ``"module:attr"`` (``attr`` may be dotted) or a whole ``"module"``; errors name the
+    target and its origin."""
+    module_name, sep, attr = target.partition(":")
+    if not module_name or (sep and not attr):
+        raise RegistryError(f"{origin or 'registry'}: target must be 'module' or 'module:attr', "
+                            f"got '{target}'")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in attr.split(".") if attr else ():
+            obj = getattr(obj, part)
+        return obj
+    except (ImportError, AttributeError) as exc:
+        where = f"{origin}: " if origin else ""
+        raise RegistryError(f"{where}'{target}' cannot be imported ({exc})") from exc
+
+
+@dataclass
+class _Slot:
+    target: Any            # an object, or "module:attr" imported on first use
+    description: str
+    meta: dict[str, Any]
+    resolved: bool
+
+
+class Registry(Generic[T]):
+    """Names → objects, resolved lazily, with did-you-mean errors.
+
+    Args:
+        kind: what the names are ("protocol", "dataset", ...), used in messages.
+
+    Example:
+        >>> PROTOCOLS = Registry("protocol")
+        >>> PROTOCOLS.register("cross_generator", "protocols.cross_generator:PROTOCOL")
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._slots: dict[str, _Slot] = {}
+
+    def register(self, name: str, target: Any = None, description: str = "",
+                 **meta: Any) -> Callable[[T], T] | None:
+        """Adds ``name``; with no ``target`` returns a decorator that registers the decorated object.
+
+        Raises:
+            RegistryError: the name is taken.
+        """
+        if target is None:
+            def decorate(obj: T) -> T:
+                self.register(name, obj, description or (obj.__doc__ or "").strip().split("\n")[0],
+                              **meta)
+                return obj
+            return decorate
+        if name in self._slots:
+            raise RegistryError(f"{self.kind} '{name}' is registered twice")
+        lazy = isinstance(target, str)
+        self._slots[name] = _Slot(target, description, dict(meta), not lazy)
+        return None
+
+    def require(self, name: str) -> str:
+        """``name`` if registered; else `UnknownKeyError` with close matches."""
+        if name not in self._slots:
+            raise UnknownKeyError(self.kind, str(name), self._slots)
+        return name
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name`` (imported on first use)."""
+        slot = self._slots[self.require(name)]
+        if not slot.resolved:
+            slot.target = import_target(slot.target, f"{self.kind} '{name}'")
+            slot.resolved = True
+        return slot.target
+
+    def description(self, name: str) -> str:
+        return self._slots[self.require(name)].description
+
+    def meta(self, name: str) -> dict[str, Any]:
+        return dict(self._slots[self.require(name)].meta)
+
+    def names(self) -> list[str]:
+        return list(self._slots)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._slots
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slots)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+
 def lazy_exports(package: str, names: dict[str, str]):
     """A module ``__getattr__`` that imports each exported name from its module on first use.
 
@@ -102,51 +199,49 @@ class MethodEntry:
 
     def load_class(self) -> type:
         """Imports the entry point (``module:Class``)."""
-        module_name, _, attr = self.entry_point.partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise RegistryError(f"{self.origin}: method '{self.key}': entry point "
-                                f"'{self.entry_point}' cannot be imported ({exc})") from exc
+        return import_target(self.entry_point, f"{self.origin}: method '{self.key}': entry point")
 
-    def config(self, name: str) -> dict[str, Any]:
-        """The named config as a plain dict; the entry's input spec fills what the config leaves out."""
+    def config(self, name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The named config, validated against the method's schema, as a plain dict.
+
+        The entry's input spec fills what the config's ``input`` leaves out; ``overrides``
+        (``{"train.epochs": 2}``, from ``--cfg-options``) are applied and validated too. Unknown keys
+        and values of the wrong type are refused (see `benchmark.config`).
+        """
+        from benchmark.config import load_method_config
+
         if name not in self.configs:
             raise UnknownKeyError(f"config of method '{self.key}'", name, self.configs)
-        cfg = load_yaml(ROOT / self.configs[name]) or {}
         if self.kind == "defence":
-            if not isinstance(cfg, dict):
-                raise RegistryError(f"{ROOT / self.configs[name]}: a config must be a mapping")
-        elif not isinstance(cfg, dict) or "model" not in cfg:
-            raise RegistryError(f"{ROOT / self.configs[name]}: a config needs a 'model' mapping")
-        else:
-            cfg["input"] = {**copy.deepcopy(self.input), **cfg.get("input", {})}
-        cfg.setdefault("name", name)
-        cfg.setdefault("method", self.key)
-        return cfg
+            from benchmark.defences.config import load_defence_config
+
+            return load_defence_config(self, name, ROOT / self.configs[name], overrides or {})
+        return load_method_config(self, name, ROOT / self.configs[name], overrides or {})
 
 
-class Registry:
+class MethodRegistry(Registry[MethodEntry]):
     """The methods of one registry.yaml, validated on load."""
 
     def __init__(self, methods: dict[str, MethodEntry], origin: str):
-        self.methods, self.origin = methods, origin
+        super().__init__("method")
+        self.origin = origin
+        for key, entry in methods.items():
+            self.register(key, entry, str(entry.paper.get("title", "")))
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Registry":
+    def from_file(cls, path: str | Path) -> "MethodRegistry":
         data = load_yaml(path)
         if not isinstance(data, dict) or not isinstance(data.get("methods"), dict):
             raise RegistryError(f"{path}: expected a top-level 'methods:' mapping")
         return cls({k: _entry(k, v, str(path)) for k, v in data["methods"].items()}, str(path))
 
-    def get(self, key: str) -> MethodEntry:
-        if key not in self.methods:
-            raise UnknownKeyError("method", key, self.methods)
-        return self.methods[key]
+    @property
+    def methods(self) -> dict[str, MethodEntry]:
+        return {key: self.get(key) for key in self.names()}
 
     def keys(self, kind: str | None = None) -> list[str]:
         """Method keys, all or those of one `kind` (``detector`` or ``defence``)."""
-        return [k for k, e in self.methods.items() if kind is None or e.kind == kind]
+        return [k for k in self.names() if kind is None or self.get(k).kind == kind]
 
 
 def _entry(key: str, raw: Any, origin: str) -> MethodEntry:
@@ -175,10 +270,10 @@ def _entry(key: str, raw: Any, origin: str) -> MethodEntry:
 
 
 @lru_cache(maxsize=None)
-def _cached(path: str) -> Registry:
-    return Registry.from_file(path)
+def _cached(path: str) -> MethodRegistry:
+    return MethodRegistry.from_file(path)
 
 
-def registry(path: str | Path | None = None) -> Registry:
+def registry(path: str | Path | None = None) -> MethodRegistry:
     """The project registry (``$VBENCH_REGISTRY`` or ``registry.yaml`` at the repository root)."""
     return _cached(str(path or os.environ.get("VBENCH_REGISTRY") or ROOT / "registry.yaml"))

@@ -1,9 +1,11 @@
 """Leaderboard reports (HTML, Markdown, CSV) from stored run directories.
 
-A run directory holds ``run.json``, ``scores.parquet``, ``metrics.csv`` and ``metrics.json`` (see
-docs/ARCHITECTURE.md). This module only reads them: every number shown comes from those files, and
-ROC curves are recomputed from the stored per-video scores. The HTML page is self-contained (inline
-CSS, inline JS for sortable tables, inline SVG), so it opens offline and can be mailed as one file.
+A run directory holds ``run.json``, ``scores.parquet`` and ``metrics.json`` (docs/ARCHITECTURE.md).
+This module only reads them: every number shown comes from those files. Runs are grouped by
+protocol and data (runs over different data or protocols are never ranked in one table); each
+group's leaderboard sorts by its protocol's primary metric, and each run's section shows its
+protocol's own views (a template partial beside the protocol module). The HTML page is
+self-contained (inline CSS, JS and SVG), so it opens offline and can be mailed as one file.
 """
 from __future__ import annotations
 
@@ -11,32 +13,23 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError, VBenchError
-from benchmark.metrics import ALL_METRICS, METRIC_LABELS, roc_auc, roc_points
+from benchmark.io import atomic_write_text, make_dir, remove_debris
+from benchmark.report_views import SVG, fmt, number
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "reports" / "templates"
-RUN_FILES = ("run.json", "scores.parquet", "metrics.csv", "metrics.json")
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = (ROOT / "reports" / "templates", ROOT / "protocols")
+RUN_FILES = ("run.json", "scores.parquet", "metrics.json")
 INFO_KEYS = ("run_id", "method", "config", "protocol", "dataset")
-SCORE_COLUMNS = ("video_id", "generator", "label", "score", "train_set", "status")
-METRIC_COLUMNS = ("train_set", "test_set", "auc")
-LEADERBOARD_COLUMNS = ("run_id", "method", "config", "protocol", "dataset", "mean_auc_unseen",
-                       "mean_auc_all", "n_videos", "n_failed", "wall_time_s")
-TABLE_COLUMNS = ("train_set", "test_set", "n_videos", "n_real", "n_fake",
-                 *(m.key for m in ALL_METRICS), "val_threshold", "note")
-TEXT_COLUMNS = ("train_set", "test_set", "note")
-# Perturbation values that mean "the clean video": ROC curves are drawn on clean scores only.
-CLEAN = ("", "none", "clean")
-SVG = {"left": 40, "top": 12, "size": 240, "width": 300, "height": 300}
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-           "#17becf", "#7f7f7f", "#bcbd22")
+SCORE_COLUMNS = ("video_id", "generator", "label", "score", "unit", "status")
+BASE_COLUMNS = ("protocol", "data", "run_id", "method", "config", "weights", "seed",
+                "overrides", "n_videos", "n_failed", "wall_time_s")
 
 
 @dataclass
@@ -45,33 +38,44 @@ class RunData:
 
     Attributes:
         path: the run directory.
-        info: run.json as stored; keys beyond ``INFO_KEYS`` are kept as they are.
+        info: run.json as stored.
         scores: the per-video score table (scores.parquet).
-        metrics: one row per (train_set, test_set) (metrics.csv).
-        summary: ``metrics.json["summary"]``, e.g. ``mean_auc_unseen``.
-        auc_matrix: ``{"rows": [train sets], "cols": [test sets], "values": [[AUC or None]]}``.
+        results: metrics.json: ``rows``, ``summary`` and the protocol's own entries.
     """
 
     path: Path
     info: dict[str, Any]
     scores: pd.DataFrame
-    metrics: pd.DataFrame
-    summary: dict[str, Any]
-    auc_matrix: dict[str, Any]
+    results: dict[str, Any]
+
+    @classmethod
+    def from_memory(cls, path: Path, info: dict[str, Any], scores: pd.DataFrame,
+                    results: dict[str, Any]) -> "RunData":
+        return cls(Path(path), info, scores, results)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self.results.get("summary") or {})
+
+    @property
+    def protocol(self):
+        from protocols import get_protocol
+
+        return get_protocol(self.info["protocol"])
 
     @property
     def label(self) -> str:
-        """"method/config/protocol (run_id)", for messages."""
         i = self.info
         return f"{i['method']}/{i['config']}/{i['protocol']} ({i['run_id']})"
 
 
 # ----------------------------------------------------------------------------- loading
 def load_run(run_dir: str | os.PathLike) -> RunData:
-    """Read a run directory written by a protocol run.
+    """Reads a finished run directory.
 
     Raises:
-        DataError: a file is missing or unreadable, or lacks a required key or column.
+        DataError: a file is missing or unreadable, lacks a required key or column, the run is not
+            complete, or its protocol is unknown here.
     """
     run_dir = Path(run_dir)
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
@@ -82,14 +86,19 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     lacking = [key for key in INFO_KEYS if key not in info]
     if lacking:
         raise DataError(f"{run_dir / 'run.json'}: missing key(s) {', '.join(lacking)}")
-    stored = _read_json(run_dir / "metrics.json")
-    metrics = _read_table(run_dir / "metrics.csv", METRIC_COLUMNS,
-                          lambda p: pd.read_csv(p, dtype={"train_set": str, "test_set": str}))
+    if info.get("status", "complete") != "complete":
+        raise DataError(f"{run_dir}: the run is not complete (status {info.get('status')!r}); "
+                        f"finish it (run the same command again) before reporting it")
+    results = _read_json(run_dir / "metrics.json")
+    if not isinstance(results.get("rows"), list):
+        raise DataError(f"{run_dir / 'metrics.json'}: expected a list under 'rows'")
     scores = _read_table(run_dir / "scores.parquet", SCORE_COLUMNS, pd.read_parquet)
-    summary = stored.get("summary") or {}
-    matrix = _check_matrix(stored.get("auc_matrix") or _matrix_from_rows(metrics),
-                           run_dir / "metrics.json")
-    return RunData(run_dir, info, scores, metrics, dict(summary), matrix)
+    run = RunData(run_dir, info, scores, results)
+    try:
+        run.protocol
+    except VBenchError as exc:
+        raise DataError(f"{run_dir}: {exc}") from None
+    return run
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -115,47 +124,126 @@ def _read_table(path: Path, required: tuple[str, ...],
     return table
 
 
-def _matrix_from_rows(metrics: pd.DataFrame) -> dict[str, Any]:
-    rows = list(dict.fromkeys(metrics["train_set"]))
-    cols = list(dict.fromkeys(metrics["test_set"]))
-    auc = {(r, c): _num(v) for r, c, v in metrics[["train_set", "test_set", "auc"]].itertuples(
-        index=False)}
-    return {"rows": rows, "cols": cols, "values": [[auc.get((r, c)) for c in cols] for r in rows]}
-
-
-def _check_matrix(matrix: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(matrix, dict):
-        raise DataError(f"{path}: auc_matrix must be an object, got {type(matrix).__name__}")
-    rows, cols, values = (matrix.get(k) for k in ("rows", "cols", "values"))
-    if not (isinstance(rows, list) and isinstance(cols, list) and isinstance(values, list)):
-        raise DataError(f"{path}: auc_matrix needs lists 'rows', 'cols' and 'values'")
-    shape = [len(v) if isinstance(v, list) else None for v in values]
-    if len(values) != len(rows) or any(n != len(cols) for n in shape):
-        raise DataError(f"{path}: auc_matrix has {len(rows)} rows x {len(cols)} cols but values "
-                        f"of shape {len(values)} x {shape}")
-    return {"rows": [str(r) for r in rows], "cols": [str(c) for c in cols],
-            "values": [[_num(v) for v in row] for row in values]}
-
-
-# ----------------------------------------------------------------------------- small helpers
-def _num(value: Any) -> float | None:
-    """A finite float, or None for None/NaN/non-numbers (CSV and JSON spell "missing" both ways)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
+# ----------------------------------------------------------------------------- leaderboards
 def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    number = _num(value)
-    return "n/a" if number is None else f"{number:.{digits}f}"
+def _weights(info: dict[str, Any]) -> str:
+    weights = info.get("weights")
+    if not weights:
+        return "trained here"
+    if isinstance(weights, dict):
+        if weights.get("kind") == "stored":
+            return f"stored run {weights.get('trained_by')} unit {weights.get('unit')}"
+        return f"{weights.get('spec')} (sha256 {str(weights.get('sha256'))[:12]})"
+    return str(weights)
 
 
+def _overrides(info: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in (info.get("cfg_overrides") or {}).items())
+
+
+def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
+    first = run.scores.drop_duplicates("video_id")
+    timings = run.info.get("timings")
+    row = {"protocol": run.info["protocol"], "data": _data_label(run.info),
+           "run_id": run.info["run_id"], "method": run.info["method"],
+           "config": run.info["config"], "weights": _weights(run.info),
+           "seed": _text(run.info.get("seed")), "overrides": _overrides(run.info),
+           "n_videos": int(first["status"].eq("ok").sum()),
+           "n_failed": int(first["status"].ne("ok").sum()),
+           "wall_time_s": number(timings.get("total")) if isinstance(timings, dict) else None,
+           "anchor": f"run-{index}"}
+    for metric in run.protocol.leaderboard:
+        row[metric.key] = number(run.summary.get(metric.key))
+    return row
+
+
+def _data_label(info: dict[str, Any]) -> str:
+    return f"{info.get('dataset')} ({str(info.get('manifest_hash') or '?')[:12]})"
+
+
+def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
+    """One leaderboard per (protocol, data): its columns and rows, best primary metric first."""
+    groups: dict[tuple[str, str], list[tuple[int, RunData]]] = {}
+    for index, run in enumerate(runs):
+        key = (run.info["protocol"], str(run.info.get("manifest_hash")))
+        groups.setdefault(key, []).append((index, run))
+    boards = []
+    for (name, data_hash), members in groups.items():
+        protocol = members[0][1].protocol
+        rows = [_leaderboard_row(run, i) for i, run in members]
+        primary = protocol.primary
+
+        def key(row, metric=primary):
+            value = row.get(metric.key)
+            return (value is None, -(value or 0.0) if metric.higher_is_better else (value or 0.0))
+
+        overrides = {row["overrides"] for row in rows}
+        boards.append({"protocol": name, "data": rows[0]["data"], "metrics": list(protocol.leaderboard),
+                       "rows": sorted(rows, key=key), "primary": primary,
+                       "note": "runs differ in config overrides: compare with care"
+                       if len(overrides) > 1 else ""})
+    return boards
+
+
+def _csv(boards: list[dict[str, Any]]) -> str:
+    records = []
+    for board in boards:
+        for row in board["rows"]:
+            record = {k: row.get(k) for k in BASE_COLUMNS}
+            record.update({m.key: row.get(m.key) for m in board["metrics"]})
+            records.append(record)
+    return pd.DataFrame(records).to_csv(index=False, lineterminator="\n")
+
+
+# ----------------------------------------------------------------------------- run sections
+def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
+    code = info.get("code") or {}
+    pairs = [("run_id", info.get("run_id")),
+             ("protocol", f"{info.get('protocol')} (version {info.get('protocol_version', '?')})"),
+             ("options", " ".join(f"{k}={v}" for k, v in (info.get("options") or {}).items())),
+             ("method / config", f"{info.get('method')} / {info.get('config')}"),
+             ("config overrides", _overrides(info) or "none"),
+             ("data", f"{info.get('dataset')} from {info.get('data_source')}"),
+             ("manifest sha256", info.get("manifest_hash")), ("seed", info.get("seed")),
+             ("weights", _weights(info)), ("weights sha256", info.get("weights_sha256") or "n/a"),
+             ("code", f"{code.get('code_version', '?')} (git {info.get('git_commit', '?')})"),
+             ("device", info.get("device")), ("created", info.get("created")),
+             ("finished", info.get("finished"))]
+    if info.get("reused_from"):
+        reused = info["reused_from"]
+        pairs.append(("scores reused from", f"{reused.get('run_id')} (code "
+                      f"{(reused.get('code') or {}).get('code_version')}; --reuse-across-versions)"))
+    for key in ("timings", "versions"):
+        value = info.get(key)
+        if isinstance(value, dict) and value:
+            show = _fmt_seconds if key == "timings" else _text
+            pairs.append((key, ", ".join(f"{k} {show(v)}" for k, v in value.items())))
+    return [(k, _text(v)) for k, v in pairs if v is not None]
+
+
+def _failed_view(run: RunData) -> list[dict[str, str]]:
+    failed = run.scores[run.scores["status"] != "ok"]
+    cols = [c for c in ("video_id", "unit", "error") if c in failed.columns]
+    return [{c: _text(r[c]) for c in cols} for r in failed[cols].drop_duplicates().to_dict("records")]
+
+
+def _run_view(run: RunData, index: int) -> dict[str, Any]:
+    first = run.scores.drop_duplicates("video_id")
+    protocol = run.protocol
+    return {**{key: _text(run.info[key]) for key in INFO_KEYS}, "anchor": f"run-{index}",
+            "info": _info_view(run.info), "views": protocol.views(run),
+            "partial_html": protocol.partial("html"),
+            "failed": _failed_view(run), "n_failed": int(first["status"].ne("ok").sum()),
+            "n_videos": int(first["status"].eq("ok").sum()),
+            "terminal": protocol.tables(run.results)}
+
+
+# ----------------------------------------------------------------------------- rendering
 def _fmt_seconds(value: Any) -> str:
-    s = _num(value)
+    s = number(value)
     if s is None:
         return "n/a"
     if s < 60:
@@ -170,198 +258,36 @@ def _md(value: Any) -> str:
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
-def _cell(value: Any, digits: int = 3) -> dict[str, str]:
-    """Display text plus the raw value the sortable table sorts by ("" = missing, sorts last)."""
-    if isinstance(value, str):
-        return {"text": value, "sort": value}
-    number = _num(value)
-    return {"text": _fmt(number, digits), "sort": "" if number is None else repr(number)}
-
-
-# ----------------------------------------------------------------------------- view models
-def _status_counts(scores: pd.DataFrame) -> tuple[int, int]:
-    """Distinct video ids with an ok score, and with a failed one (a video may count in both)."""
-    ok = scores["status"] == "ok"
-    return int(scores.loc[ok, "video_id"].nunique()), int(scores.loc[~ok, "video_id"].nunique())
-
-
-def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
-    n_ok, n_failed = _status_counts(run.scores)
-    timings = run.info.get("timings")
-    aucs = [v for v in map(_num, run.metrics["auc"]) if v is not None]
-    row = {key: _text(run.info[key]) for key in INFO_KEYS}
-    row.update(mean_auc_unseen=_num(run.summary.get("mean_auc_unseen")),
-               mean_auc_all=float(np.mean(aucs)) if aucs else None,
-               n_videos=n_ok, n_failed=n_failed,
-               wall_time_s=_num(timings.get("total")) if isinstance(timings, dict) else None)
-    return {**row, "anchor": f"run-{index}"}
-
-
-def leaderboard_rows(runs: list[RunData]) -> list[dict[str, Any]]:
-    """One row per run (``LEADERBOARD_COLUMNS`` plus an HTML ``anchor``), best unseen AUC first.
-
-    Rows without a mean unseen AUC go last; ties fall back to the mean AUC over all test sets.
-    """
-    rows = [_leaderboard_row(run, i) for i, run in enumerate(runs)]
-
-    def key(row: dict[str, Any]) -> tuple[float, float]:
-        unseen, overall = row["mean_auc_unseen"], row["mean_auc_all"]
-        return (-unseen if unseen is not None else math.inf,
-                -overall if overall is not None else math.inf)
-
-    return sorted(rows, key=key)
-
-
-def _heat_cell(value: float | None, train: str, test: str, note: str) -> dict[str, Any]:
-    if value is None:
-        reason = note or "no AUC stored for this pair"
-        return {"text": "n/a", "title": f"train {train} → test {test}: {reason}", "style": "",
-                "na": True, "seen": train == test}
-    hue = 120.0 * min(max((value - 0.5) / 0.5, 0.0), 1.0)  # red at chance, green at 1
-    return {"text": f"{value:.3f}", "title": f"train {train} → test {test}: AUC {value:.4f}",
-            "style": f"background-color: hsl({hue:.0f}, 70%, 78%)", "na": False,
-            "seen": train == test}
-
-
-def _matrix_view(run: RunData) -> list[dict[str, Any]]:
-    notes = {(_text(r), _text(c)): _text(n) for r, c, n in zip(
-        run.metrics["train_set"], run.metrics["test_set"],
-        run.metrics.get("note", pd.Series([""] * len(run.metrics))))}
-    m = run.auc_matrix
-    return [{"train": r, "cells": [_heat_cell(v, r, c, notes.get((r, c), ""))
-                                   for c, v in zip(m["cols"], values)]}
-            for r, values in zip(m["rows"], m["values"])]
-
-
-def _metrics_view(run: RunData) -> dict[str, Any]:
-    columns = [c for c in TABLE_COLUMNS if c in run.metrics.columns]
-    rows = [[_cell(_text(record[c])) if c in TEXT_COLUMNS
-             else _cell(record[c], 0 if c.startswith("n_") else 3) for c in columns]
-            for record in run.metrics[columns].to_dict("records")]
-    return {"headers": [METRIC_LABELS.get(c, c) for c in columns], "rows": rows,
-            "text_cols": [i for i, c in enumerate(columns) if c in TEXT_COLUMNS]}
-
-
-def _clean_ok_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    keep = scores["status"] == "ok"
-    if "split" in scores.columns:  # validation rows are stored for thresholds, not for curves
-        keep &= scores["split"].isna() | (scores["split"] == "test")
-    if "perturbation" in scores.columns:
-        pert = scores["perturbation"]
-        keep &= pert.isna() | pert.astype(str).str.lower().isin(CLEAN)
-    return scores[keep]
-
-
-def _curve(real: pd.DataFrame, fakes: pd.DataFrame, generator: str, color: str
-           ) -> dict[str, Any]:
-    labels = np.r_[np.zeros(len(real)), np.ones(len(fakes))]
-    scores = np.r_[real["score"].to_numpy(float), fakes["score"].to_numpy(float)]
-    view: dict[str, Any] = {"label": generator, "color": color, "n_fake": len(fakes)}
-    try:
-        fpr, tpr, _ = roc_points(labels, scores)
-    except VBenchError as err:  # one class, or bad stored scores: say so in place of the curve
-        return {**view, "error": str(err)}
-    x = SVG["left"] + fpr * SVG["size"]
-    y = SVG["top"] + (1.0 - tpr) * SVG["size"]
-    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y))
-    return {**view, "points": points, "auc": roc_auc(labels, scores), "error": ""}
-
-
-def _roc_views(run: RunData) -> list[dict[str, Any]]:
-    """Per train set: one ROC curve per generator (its fakes vs the real test videos)."""
-    scores = _clean_ok_scores(run.scores)
-    plots = []
-    for train_set, group in scores.groupby(scores["train_set"].map(_text), sort=True):
-        real = group[group["label"] == 0]
-        fakes = group[group["label"] == 1].groupby(group["generator"].map(_text), sort=True)
-        curves = [_curve(real, frame, gen, PALETTE[i % len(PALETTE)])
-                  for i, (gen, frame) in enumerate(fakes)]
-        plots.append({"train_set": train_set, "n_real": len(real), "curves": curves})
-    return plots
-
-
-def _failed_view(run: RunData) -> list[dict[str, str]]:
-    failed = run.scores[run.scores["status"] != "ok"]
-    cols = [c for c in ("video_id", "train_set", "error") if c in failed.columns]
-    return [{c: _text(r[c]) for c in cols} for r in failed[cols].drop_duplicates().to_dict(
-        "records")]
-
-
-def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
-    keys = ("run_id", "protocol", "method", "config", "dataset", "seed", "created", "git_commit",
-            "device")
-    pairs = [(k, _text(info[k])) for k in keys if k in info]
-    for key in ("timings", "versions"):
-        value = info.get(key)
-        if isinstance(value, dict) and value:
-            fmt = _fmt_seconds if key == "timings" else _text
-            pairs.append((key, ", ".join(f"{k} {fmt(v)}" for k, v in value.items())))
-    return pairs
-
-
-def _run_view(run: RunData, index: int) -> dict[str, Any]:
-    n_ok, n_failed = _status_counts(run.scores)
-    return {**{key: _text(run.info[key]) for key in INFO_KEYS}, "anchor": f"run-{index}",
-            "info": _info_view(run.info), "matrix_cols": run.auc_matrix["cols"],
-            "matrix": _matrix_view(run), "metrics": _metrics_view(run), "rocs": _roc_views(run),
-            "failed": _failed_view(run), "n_failed": n_failed, "n_videos": n_ok}
-
-
-# ----------------------------------------------------------------------------- rendering
 def _environment(autoescape: bool) -> Any:
     import jinja2  # only report rendering needs it
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(fmt=_fmt, seconds=_fmt_seconds, md=_md)
+    env.filters.update(fmt=fmt, seconds=_fmt_seconds, md=_md)
     return env
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, so readers never see half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_report(runs: list[RunData], out_dir: str | os.PathLike,
                   title: str = "vbench leaderboard") -> dict[str, Path]:
-    """Write ``report.html``, ``report.md`` and ``leaderboard.csv`` into ``out_dir``.
-
-    Args:
-        runs: loaded runs (:func:`load_run`), one leaderboard row each.
-        out_dir: created if needed; existing reports are replaced atomically.
-        title: page and document title.
-
-    Returns:
-        ``{"html": ..., "md": ..., "csv": ...}`` paths of the written files.
+    """Writes ``report.html``, ``report.md`` and ``leaderboard.csv`` into ``out_dir``.
 
     Raises:
         DataError: no runs were given.
     """
     if not runs:
         raise DataError("render_report: no runs given; pass at least one run directory")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    board = leaderboard_rows(runs)
-    context = {"title": title, "leaderboard": board, "svg": SVG,
+    out_dir = make_dir(out_dir, "report folder")
+    remove_debris(out_dir, recursive=False)
+    boards = leaderboards(runs)
+    context = {"title": title, "boards": boards, "svg": SVG,
                "runs": [_run_view(run, i) for i, run in enumerate(runs)],
                "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    texts = {
-        "html": _environment(True).get_template("report.html.j2").render(**context),
-        "md": _environment(False).get_template("report.md.j2").render(**context),
-        "csv": pd.DataFrame(board, columns=list(LEADERBOARD_COLUMNS)).to_csv(index=False),
-    }
+    texts = {"html": _environment(True).get_template("report.html.j2").render(**context),
+             "md": _environment(False).get_template("report.md.j2").render(**context),
+             "csv": _csv(boards)}
     names = {"html": "report.html", "md": "report.md", "csv": "leaderboard.csv"}
     paths = {key: out_dir / names[key] for key in texts}
     for key, text in texts.items():
-        _write_atomic(paths[key], text)
+        atomic_write_text(paths[key], text)
     return paths

@@ -1,5 +1,12 @@
-"""`vbench run`: resolves method, config, data and protocol, runs it in the run store, writes the
-score table, metrics and report."""
+"""`vbench run`: resolve and check everything, then run a protocol's units in the run store.
+
+`prepare` resolves the protocol, options, method, config, device, weights and data and asks the
+protocol for its plan — all before anything is written, so a bad input never leaves a run marked
+"running". `execute` then locks the run directory and, unit by unit, reuses a finished unit's
+stored scores or has the protocol score it, saving each unit's scores (and trained model) as soon
+as it is done. Metrics, tables and the report come from the score table alone; ``run.json`` says
+``complete`` last.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import UnknownKeyError, VBenchError
+from benchmark.errors import DataError, StoreError, VBenchError
 
 log = logging.getLogger("vbench.run")
+SCORE_COLUMNS = ("video_id", "dataset", "generator", "label", "split", "source_id", "score",
+                 "n_clips", "status", "error", "method", "config", "protocol", "seed", "unit",
+                 "perturbation", "severity")
 
 
 @dataclass
@@ -25,29 +35,41 @@ class RunRequest:
     device: str = "auto"
     out: str = "vbench_runs"
     seed: int = 0
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     workers: int | None = None  # None: `default_workers` for the device
     progress: bool = True
     force: bool = False
     cfg_options: dict[str, Any] = field(default_factory=dict)
+    reuse_across_versions: bool = False
+    command: str = ""
 
 
 @dataclass
 class RunContext:
-    """What a protocol gets: data, a detector factory, training and prediction, the run store."""
+    """What a protocol gets: data, options, a detector factory, training and prediction.
+
+    ``ctx.unit`` is the unit being scored; `train` saves that unit's model, `predict` labels the
+    rows with it.
+    """
 
     request: RunRequest
+    protocol: Any
     config: dict[str, Any]
     manifest: Any
-    run: Any
+    options: dict[str, Any]
     device: str
-    weights_sha256: str | None
-    options: dict[str, str]
+    weights: Any  # benchmark.weights.WeightsSpec or None
+    run: Any
     timings: dict[str, float] = field(default_factory=dict)
+    unit: Any = None
+    units: list = field(default_factory=list)
+    models: dict[str, dict] = field(default_factory=dict)
+    key_spec: dict[str, Any] = field(default_factory=dict)
+    data_name: str = ""
 
     @property
-    def weights(self) -> str | None:
-        return self.request.weights
+    def seed(self) -> int:
+        return self.request.seed
 
     @property
     def workers(self) -> int:
@@ -55,58 +77,83 @@ class RunContext:
         return default_workers(self.device) if self.request.workers is None else self.request.workers
 
     def make_detector(self):
+        """The method's detector on the run's device, from the seeded start state, with the given
+        weights loaded (so a unit's result does not depend on which units ran before it)."""
         from mmengine.runner import set_random_seed
 
         from benchmark.detector import build_detector
 
-        # Every model starts from the same seeded state, so a train set's result does not depend
-        # on which train sets ran before it (a resumed run equals an uninterrupted one).
-        set_random_seed(self.request.seed)
+        set_random_seed(self.seed)
         detector = build_detector(self.request.method, self.config).to(self.device)
-        if self.weights:
-            # a single file is checked against the digest taken when the run started
-            single = Path(self.weights).is_file()
-            log.info("%s", detector.load_weights(self.weights,
-                                                 sha256=self.weights_sha256 if single else None))
+        if self.weights is not None:
+            log.info("%s", self.weights.load_into(detector))
         return detector
 
-    def train(self, detector, train_df, val_df, desc: str = "train"):
-        from benchmark.training import train_config, train_detector
+    def train(self, detector, train_df, val_df):
+        """Trains ``detector`` for the current unit and saves its best-on-validation weights.
 
-        cfg = train_config(self.config)
-        cfg["num_workers"] = self.workers
-        result = train_detector(detector, train_df, val_df, cfg, seed=self.request.seed,
+        A model this run saved before an interruption (same key: same code, data, seed, config)
+        is loaded instead of trained again.
+        """
+        from benchmark.training import train_config, train_detector
+        from benchmark.weights import load_stored, stored_models
+
+        unit, desc = self.unit, f"train[{self.unit.name}]"
+        stored = stored_models(self.run.dir).get(unit.name) if self.run.dir.is_dir() else None
+        if stored is not None and stored.card.get("run_key") == self.run.key:
+            log.info("%s: loading the model this run saved before (%s)", desc, stored.file)
+            load_stored(detector, stored)
+            self.models[unit.name] = stored.card
+            return stored.card
+        cfg = train_config(self.config, num_workers=self.workers)
+        result = train_detector(detector, train_df, val_df, cfg, seed=self.seed,
                                 progress=self.request.progress, desc=desc)
         self.timings[desc] = round(result.seconds, 2)
         log.info("%s: best epoch %d (val AUC %s) of %d", desc, result.best_epoch,
                  result.best_val_auc, cfg["epochs"])
-        return result
+        self.models[unit.name] = self._save_model(detector, result, train_df, val_df)
+        return self.models[unit.name]
 
-    def predict(self, detector, frame, desc: str = "eval"):
+    def _save_model(self, detector, result, train_df, val_df) -> dict:
+        from benchmark.distributed import is_main
+        from benchmark.version import code_version
+        from benchmark.weights import save_model
+
+        card = {"run_id": self.run_id, "run_key": self.run.key, "method": self.request.method,
+                "config": self.request.config, "cfg_overrides": self.request.cfg_options,
+                "protocol": self.protocol.name, "unit": self.unit.name,
+                "members": self.unit.to_json()["members"], "epoch": result.best_epoch,
+                "val_auc": result.best_val_auc, "history": result.history, "seed": self.seed,
+                "data_hash": self.manifest.attrs.get("hash"), "n_train": len(train_df),
+                "n_val": len(val_df), "code_version": code_version()}
+        if not is_main():
+            return card
+        return save_model(self.run.dir, self.unit.stem, detector.model, card)
+
+    @property
+    def run_id(self) -> str:
+        r = self.request
+        return f"{r.protocol}/{r.method}-{r.config}/{self.run.key}"
+
+    def predict(self, detector, frame, perturbation: str = "none", severity: float = 0):
+        """Scores the videos of ``frame`` (manifest rows) → the unit's tidy score table."""
         from benchmark.inference import predict_videos
 
-        batch = self.config.get("eval", {}).get("batch_size", 8)
+        desc = f"eval[{self.unit.name}]"
+        if perturbation != "none":
+            raise DataError(f"perturbation '{perturbation}': the clip readers apply no "
+                            f"perturbations yet")
+        batch = self.config["eval"]["batch_size"]
         preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.workers,
                                progress=self.request.progress, desc=desc)
-        self.timings[desc] = round(preds.seconds, 2)
+        self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
         table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]]
         table = table.reset_index(drop=True).merge(preds.table(), on="video_id", how="left")
         table["method"], table["config"] = self.request.method, self.request.config
-        table["protocol"], table["seed"] = self.request.protocol, self.request.seed
-        table["perturbation"], table["severity"] = "none", 0
+        table["protocol"], table["seed"] = self.request.protocol, self.seed
+        table["unit"] = self.unit.name
+        table["perturbation"], table["severity"] = perturbation, severity
         return table
-
-
-def apply_cfg_options(config: dict[str, Any], options: dict[str, Any], origin: str) -> dict:
-    """Sets dotted keys (``train.epochs=1``) in a config, refusing keys the config does not have."""
-    for dotted, value in options.items():
-        node, *path = config, *dotted.split(".")
-        for part in path[:-1]:
-            if not isinstance(node.get(part) if isinstance(node, dict) else None, dict):
-                raise VBenchError(f"--cfg-options {dotted}: '{part}' is not a section of {origin}")
-            node = node[part]
-        node[path[-1]] = value
-    return config
 
 
 def default_workers(device: str) -> int:
@@ -138,134 +185,92 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _options(protocol, given: dict[str, str]) -> dict[str, str]:
-    options = {name: allowed[0] for name, allowed in protocol.OPTIONS.items()}
-    for name, value in given.items():
-        if name not in protocol.OPTIONS:
-            raise UnknownKeyError("protocol option", name, protocol.OPTIONS)
-        if value not in protocol.OPTIONS[name]:
-            raise UnknownKeyError(f"value of option '{name}'", value, protocol.OPTIONS[name])
-        options[name] = value
-    return options
+def check_out_dir(out: str) -> Path:
+    """``--out`` must be a folder this process can write (created if missing)."""
+    import os
 
+    from benchmark.io import make_dir
 
-def weights_files(weights: str) -> list[Path]:
-    """The files named by ``--weights``: one file, a folder of part files, or ``part=file,...``."""
-    from benchmark.errors import WeightsError
-
-    path = Path(weights)
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file())
-    elif "=" in weights:
-        files = [Path(item.partition("=")[2].strip()) for item in weights.split(",")]
-    else:
-        files = []
-    missing = [str(f) for f in files if not f.is_file()]
-    if not files or missing:
-        raise WeightsError(f"weights file not found: {', '.join(missing) or weights}")
-    return files
-
-
-def weights_digest(weights: str) -> str:
-    """sha256 of the weights file; for several files, ``name:sha256`` of each joined by commas."""
-    from benchmark.checkpoint import sha256_file
-
-    files = weights_files(weights)
-    if len(files) == 1 and Path(weights).is_file():
-        return sha256_file(files[0])
-    return ",".join(f"{f.name}:{sha256_file(f)}" for f in files)
+    path = make_dir(out, "--out folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot write to --out folder {path}: permission denied")
+    return path
 
 
 def execute(request: RunRequest) -> Path | None:
     """Runs (or reuses) one protocol run; returns the HTML report's path (None on ranks > 0 under
     torchrun: rank 0 writes the results)."""
-    from benchmark.datasets import resolve_data
-    from benchmark.registry import registry
-    from benchmark.runs import Run, run_key
-    from protocols import get_protocol
+    from benchmark.distributed import is_main
+    from benchmark.preflight import prepare
 
     start = time.perf_counter()
-    protocol = get_protocol(request.protocol)
-    entry = registry().get(request.method)
-    config = apply_cfg_options(entry.config(request.config), request.cfg_options,
-                               f"config '{request.config}' of {request.method}")
-    options = _options(protocol, request.options)
-    from benchmark.distributed import init_from_env, is_main, main_first
-
-    device = init_from_env(resolve_device(request.device))
+    ctx = prepare(request)
+    ctx.timings["setup"] = round(time.perf_counter() - start, 2)
     if not is_main():
         request.progress = False
-    weights_sha = weights_digest(request.weights) if request.weights else None
-    with main_first():  # rank 0 builds the embedded corpus once; the others then read it
-        data_name, manifest = resolve_data(request.data, seed=request.seed)
-    from benchmark.data.manifest import manifest_hash
+        run_units(ctx)
+        return None
+    with ctx.run.locked(request.command), ctx.run.logging_to_file():
+        scores, reused = run_units(ctx)
+        from benchmark.finish import finish
 
-    key_spec = {"protocol": request.protocol, "options": options, "method": request.method,
-                "config": config, "data": manifest_hash(manifest), "seed": request.seed,
-                "weights": weights_sha}
-    run = Run(Path(request.out), request.protocol, request.method, request.config, run_key(key_spec))
-    ctx = RunContext(request, config, manifest, run, device, weights_sha, options,
-                     timings={"setup": round(time.perf_counter() - start, 2)})
-    with run.logging_to_file():
-        scores = _scores(ctx, protocol, key_spec, data_name)
-        return _finish(ctx, protocol, scores, start) if is_main() else None
+        return finish(ctx, scores, reused, start)
 
 
-def _scores(ctx: RunContext, protocol, key_spec: dict, data_name: str):
+def run_units(ctx: RunContext):
+    """The run's score table: stored, reused from other code (on request) or computed unit by
+    unit, each finished unit saved at once. Returns ``(scores, how)`` with ``how`` None
+    (computed), ``"stored"`` or the reused run's record."""
     import pandas as pd
 
-    from benchmark.distributed import broadcast, is_main, world
-    from benchmark.runs import atomic_write_json, device_info, git_commit, package_versions
+    from benchmark.distributed import broadcast, is_main
+    from benchmark.finish import find_reusable, adopt_reused, write_running
 
     run, request = ctx.run, ctx.request
-    stored = broadcast(is_main() and run.is_complete() and not request.force)
-    if stored:
-        log.info("reusing stored scores of %s (same configuration, data, seed and weights)", run.dir)
-        return pd.read_parquet(run.dir / "scores.parquet") if is_main() else None
+    if broadcast(is_main() and run.is_complete() and not request.force):
+        log.info("reusing stored scores of %s (same protocol, options, method, config, data, "
+                 "seed, weights and code)", run.dir)
+        return (pd.read_parquet(run.dir / "scores.parquet") if is_main() else None), "stored"
+    if request.reuse_across_versions and is_main() and not request.force:
+        other = find_reusable(ctx)
+        if other is not None:
+            return adopt_reused(ctx, other), other
     if request.force and is_main():
-        for part in (run.dir / "parts").glob("*.parquet"):
-            part.unlink()
-    if not is_main():
-        return protocol.score(ctx)
-    atomic_write_json(run.info_path, {
-        "run_id": f"{request.protocol}/{request.method}-{request.config}/{run.key}",
-        "status": "running", "protocol": request.protocol, "method": request.method,
-        "config": request.config, "config_dict": ctx.config, "dataset": data_name,
-        "data_source": request.data, "manifest_hash": key_spec["data"], "seed": request.seed,
-        "weights": request.weights, "weights_sha256": ctx.weights_sha256, "options": ctx.options,
-        "versions": package_versions(), "git_commit": git_commit(), "device": ctx.device,
-        "device_info": device_info(ctx.device), "world_size": world()[1],
-        "workers": ctx.workers, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    return protocol.score(ctx)
+        run.clear_parts()
+    if is_main():
+        write_running(ctx)
+    tables = [_unit_table(ctx, unit) for unit in ctx.units]
+    return pd.concat(tables, ignore_index=True), None
 
 
-def _finish(ctx: RunContext, protocol, scores, start: float) -> Path:
-    from benchmark.report import load_run, render_report
-    import pandas as pd
+def _unit_table(ctx: RunContext, unit):
+    from benchmark.version import code_version
 
-    from benchmark.runs import atomic_write_frame, atomic_write_json
+    ctx.unit = unit
+    stored = ctx.run.load_part(unit)
+    if stored is not None:
+        log.info("unit %s: reusing its stored scores (%s)", unit.name, ctx.run.part_path(unit))
+        return stored
+    start = time.perf_counter()
+    table = ctx.protocol.score(ctx, unit)
+    check_score_table(table, unit.name, ctx.protocol.name)
+    ctx.run.save_part(unit, table, {"seconds": round(time.perf_counter() - start, 2),
+                                    "code_version": code_version()})
+    return table
 
-    run = ctx.run
-    results = protocol.metrics(scores)
-    atomic_write_frame(run.dir / "scores.parquet", scores)
-    atomic_write_json(run.dir / "metrics.json", results)
 
-    metrics = pd.DataFrame(results["rows"])
-    for column, value in (("method", ctx.request.method), ("config", ctx.request.config),
-                          ("protocol", ctx.request.protocol)):
-        metrics.insert(0, column, value)
-    atomic_write_frame(run.dir / "metrics.csv", metrics)
-    info = run.info()
-    ctx.timings["total"] = round(time.perf_counter() - start, 2)
-    if info.get("status") == "complete":  # scores reused: keep the timings of the computing run
-        info["reuse_timings"] = ctx.timings
-    else:
-        info["timings"] = ctx.timings
-    info.update(status="complete", n_videos=int(scores["video_id"].nunique()),
-                n_failed=int(scores.drop_duplicates("video_id")["status"].ne("ok").sum()),
-                summary=results["summary"])
-    atomic_write_json(run.info_path, info)
-    paths = render_report([load_run(run.dir)], run.dir, title=f"vbench: {info['run_id']}")
-    return paths["html"] if "html" in paths else next(iter(paths.values()))
+def check_score_table(table, unit: str, protocol: str) -> None:
+    """A unit's table has the standard columns, and every scored row has a finite score."""
+    import numpy as np
+
+    missing = [c for c in SCORE_COLUMNS if c not in table.columns]
+    if missing:
+        raise VBenchError(f"protocol {protocol}, unit {unit!r}: the score table lacks "
+                          f"{', '.join(missing)}")
+    ok = table["status"] == "ok"
+    bad = ok & ~np.isfinite(table["score"].to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        ids = table.loc[bad, "video_id"].tolist()
+        raise VBenchError(f"unit {unit!r}: the detector returned non-finite scores for "
+                          f"{len(ids)} video(s), e.g. {', '.join(map(repr, ids[:5]))}; nothing "
+                          f"of this unit was stored (NaN/inf in the model's output)")

@@ -1,57 +1,37 @@
-"""The run store: one directory per (protocol, method, config, data, seed, weights) run.
+"""The run store: one directory per run key (protocol, options, method, config, data, seed,
+weights, code).
 
-A run directory holds ``run.json`` (what ran, on what, with which versions, how long), per-video
-``scores.parquet``, ``metrics.json``/``metrics.csv``, ``run.log`` and ``report.html``. Every file is
-written atomically (temp file + rename), finished pieces of long work are kept under ``parts/`` so an
-interrupted run resumes, and a finished run with the same key is reused instead of recomputed.
+A run directory holds ``run.json`` (what ran, on what, with which code and versions, how long),
+``manifest.csv`` (the videos it used), per-video ``scores.parquet``, ``metrics.json``/``metrics.csv``,
+``run.log``, the reports, ``parts/`` (the score table of each finished unit, so an interrupted run
+resumes) and ``models/`` (the best-on-validation weights of each trained unit). One process writes a
+run directory at a time (``.lock``); files are written atomically (`benchmark.io`), and
+``run.json`` says ``complete`` only after every other file is written.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import platform
-import subprocess
-import tempfile
+import socket
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmark.errors import RunLockedError, StoreError
+from benchmark.io import (atomic_write_frame, atomic_write_json, describe_os_error, make_dir,
+                          remove_debris)
+
 PACKAGES = ("vbench", "torch", "torchvision", "mmaction2", "mmengine", "mmcv-lite", "numpy",
             "decord", "av", "scikit-learn", "pandas", "opencv-python-headless", "timm",
-            "transformers", "scikit-image")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
-
-
-def atomic_write_frame(path: Path, frame) -> None:
-    """A DataFrame as parquet (``.parquet``) or CSV (anything else), atomically."""
-    import io
-
-    buffer = io.BytesIO()
-    if str(path).endswith(".parquet"):
-        frame.to_parquet(buffer, index=False)
-    else:
-        buffer.write(frame.to_csv(index=False).encode())
-    atomic_write_bytes(path, buffer.getvalue())
+            "transformers", "scikit-image", "safetensors", "pydantic")
+LOCK = ".lock"
+log = logging.getLogger("vbench.run")
 
 
 def run_key(spec: dict[str, Any]) -> str:
@@ -61,42 +41,102 @@ def run_key(spec: dict[str, Any]) -> str:
 
 
 class Run:
-    """One run directory."""
+    """One run directory (created when it is locked, not before)."""
 
     def __init__(self, out_dir: Path, protocol: str, method: str, config: str, key: str):
         self.key = key
-        self.dir = Path(out_dir) / protocol / f"{method}-{config}" / key
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = Path(out_dir)
+        self.dir = self.out_dir / protocol / f"{method}-{config}" / key
+        self._lock_fd: int | None = None
 
     @property
     def info_path(self) -> Path:
         return self.dir / "run.json"
 
     def info(self) -> dict[str, Any]:
-        return json.loads(self.info_path.read_text()) if self.info_path.is_file() else {}
+        if not self.info_path.is_file():
+            return {}
+        try:
+            return json.loads(self.info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # a damaged record: the run is recomputed
 
     def is_complete(self) -> bool:
         return self.info().get("status") == "complete" and (self.dir / "scores.parquet").is_file()
 
-    def part_path(self, name: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        return self.dir / "parts" / f"{safe}.parquet"
+    # -- one writer at a time ----------------------------------------------------------------
+    @contextmanager
+    def locked(self, command: str = "") -> Iterator["Run"]:
+        """Holds the run directory's lock for the block; a second writer gets `RunLockedError`.
 
-    def load_part(self, name: str):
-        """A stored part, or None; under torchrun rank 0 reads it and every rank gets the same."""
+        Creating the directory and the lock is the first write of a run; leftovers of a killed
+        writer (temporary files) are removed once the lock is held.
+        """
+        make_dir(self.dir, "run directory")
+        path = self.dir / LOCK
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise StoreError(describe_os_error(exc, "create the lock file", path)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown process"
+            os.close(fd)
+            raise RunLockedError(f"{self.dir} is being written by another vbench run ({holder}); "
+                                 f"wait for it to finish, or use another --out") from None
+        holder = (f"pid {os.getpid()} on {socket.gethostname()} since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {command or ' '.join(sys.argv)}")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode("utf-8", "replace"), 0)
+        self._lock_fd = fd
+        try:
+            for debris in remove_debris(self.dir):
+                log.info("removed %s, left by a killed writer", debris)
+            yield self
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            self._lock_fd = None
+
+    # -- parts: the score table of each finished unit -------------------------------------------
+    def part_path(self, unit) -> Path:
+        return self.dir / "parts" / f"{unit.stem}.parquet"
+
+    def load_part(self, unit):
+        """The stored table of ``unit``, or None; rank 0 reads it and every rank gets the same."""
         import pandas as pd
 
         from benchmark.distributed import broadcast, is_main
 
-        path = self.part_path(name)
-        return broadcast(pd.read_parquet(path) if is_main() and path.is_file() else None)
+        frame = None
+        if is_main():
+            path, meta = self.part_path(unit), self.part_path(unit).with_suffix(".json")
+            if path.is_file() and meta.is_file():
+                try:
+                    same = json.loads(meta.read_text(encoding="utf-8")).get("unit") == unit.to_json()
+                    frame = pd.read_parquet(path) if same else None
+                except (OSError, ValueError):
+                    frame = None  # a damaged part is recomputed
+        return broadcast(frame)
 
-    def save_part(self, name: str, frame) -> None:
+    def save_part(self, unit, frame, meta: dict[str, Any]) -> None:
+        """Writes a finished unit's table, then its record (a part counts once both exist)."""
         from benchmark.distributed import is_main
 
         if is_main():
-            atomic_write_frame(self.part_path(name), frame)
+            path = self.part_path(unit)
+            atomic_write_frame(path, frame)
+            atomic_write_json(path.with_suffix(".json"), {"unit": unit.to_json(), **meta})
 
+    def clear_parts(self) -> None:
+        for folder in ("parts", "models"):
+            for path in (self.dir / folder).glob("*"):
+                if path.is_file():
+                    path.unlink()
+
+    # -- log ------------------------------------------------------------------------------------
     @contextmanager
     def logging_to_file(self) -> Iterator[Path]:
         """Copies the ``vbench`` loggers into ``run.log`` while the block runs (rank 0 only)."""
@@ -106,7 +146,10 @@ class Run:
         if not is_main():
             yield path
             return
-        handler = logging.FileHandler(path)
+        try:
+            handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(describe_os_error(exc, "write", path)) from None
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         handler.setLevel(logging.INFO)
         logger = logging.getLogger("vbench")
@@ -131,18 +174,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def git_commit() -> str:
-    """HEAD of the vbench checkout, with ``-dirty`` when the tree has local changes."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return head + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def device_info(device) -> dict[str, Any]:

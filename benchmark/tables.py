@@ -1,18 +1,31 @@
-"""Plain-text metric tables for the terminal."""
+"""Plain-text tables: the terminal output of a run and the cells of the Markdown report."""
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
-
-COLUMNS = [("train_set", "train"), ("test_set", "test"), ("n_videos", "n"), ("auc", "AUC"),
-           ("ap", "AP"), ("eer", "EER"), ("acc_at_0.5", "ACC@0.5"), ("acc_at_val", "ACC@val"),
-           ("tpr_at_fpr5", "TPR@FPR5%"), ("n_failed", "failed"), ("note", "note")]
+from typing import Any
 
 
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+@dataclass(frozen=True)
+class Table:
+    """A titled table of display strings (a protocol's ``tables(results)`` returns these)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Numbers with ``digits`` decimals, ints as they are, None/NaN as ``n/a``, text unchanged."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
@@ -23,18 +36,22 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def run_tables(run_dir: Path) -> str:
-    """The AUC matrix, the metrics table and the summary of one run, as text."""
-    results = json.loads((Path(run_dir) / "metrics.json").read_text())
-    info = json.loads((Path(run_dir) / "run.json").read_text())
-    matrix = results["auc_matrix"]
-    parts = [f"== {info.get('run_id', run_dir)} ==", "AUC (rows: train set, columns: test generator)",
-             format_table(["train \\ test"] + matrix["cols"],
-                          [[r] + [_fmt(v) for v in vals] for r, vals in zip(matrix["rows"], matrix["values"])]),
-             "", "Metrics per (train set, test generator)",
-             format_table([h for _, h in COLUMNS],
-                          [[_fmt(row.get(k)) for k, _ in COLUMNS] for row in results["rows"]]), ""]
+    """The protocol's tables and the summary of one finished run, as text."""
+    from protocols import get_protocol
+
+    results = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    info = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    protocol = get_protocol(info["protocol"])
+    parts = [f"== {info.get('run_id', run_dir)} =="]
+    for table in protocol.tables(results):
+        parts += [table.title, format_table(table.headers, table.rows), ""]
     counts = {k: info[k] for k in ("n_videos", "n_failed") if k in info}
-    parts.append("  ".join(f"{k}={_fmt(v)}" for k, v in {**results["summary"], **counts}.items()))
+    parts.append("  ".join(f"{k}={fmt(v)}" for k, v in {**results["summary"], **counts}.items()))
+    if info.get("cfg_overrides"):
+        parts.append("config overrides: " + " ".join(f"{k}={v}" for k, v in
+                                                     info["cfg_overrides"].items()))
+    if info.get("reused_from"):
+        parts.append(f"scores reused from {info['reused_from'].get('run_id')} (other code version)")
     timings = info.get("timings", {})
     if "total" in timings:
         parts.append(f"wall time of the computing run: {timings['total']:.1f} s")

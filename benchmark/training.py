@@ -17,9 +17,6 @@ import numpy as np
 
 log = logging.getLogger("vbench.train")
 
-DEFAULT_TRAIN = {"epochs": 5, "batch_size": 8, "num_workers": 2,
-                 "optimizer": {"type": "AdamW", "lr": 5e-4, "weight_decay": 0.05},
-                 "scheduler": "cosine", "warmup_ratio": 0.1, "grad_clip": 1.0, "balance": True}
 
 
 @dataclass
@@ -33,10 +30,14 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def train_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The detector config's ``train`` section over the defaults."""
-    merged = copy.deepcopy(DEFAULT_TRAIN)
+def train_config(cfg: dict[str, Any], num_workers: int = 2) -> dict[str, Any]:
+    """The detector config's ``train`` section over the schema's defaults, plus ``num_workers``
+    (decoding workers: a property of the run, not of the config)."""
+    from benchmark.config import TrainConfig
+
+    merged = TrainConfig().model_dump()
     merged.update(copy.deepcopy(cfg.get("train", {})))
+    merged["num_workers"] = num_workers
     return merged
 
 
@@ -138,7 +139,8 @@ def _train_loader(detector, rows, cfg, seed: int, epoch: int):
     # We shuffle here rather than in the DataLoader: its shuffled order came out different with
     # and without worker processes (measured), and scores must not depend on the worker count.
     rows = rows.sample(frac=1.0, random_state=(seed * 1_000_003 + epoch) % 2**32)
-    dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=detector.clip_reader(spec))
+    reader = detector.clip_reader(spec, train=True)
+    dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=reader)
     dataset.set_epoch(epoch)
     return make_loader(dataset, batch_size=cfg["batch_size"], shuffle=False,
                        num_workers=cfg["num_workers"], seed=seed + epoch,

@@ -1,27 +1,23 @@
-"""Evaluation protocols, one module each, resolved lazily by name.
-
-A protocol module provides ``DESCRIPTION``, ``OPTIONS`` (option name → allowed values, first is the
-default), ``score(ctx) -> DataFrame`` (the per-video score table) and ``metrics(scores) -> dict``
-(``rows``, ``summary``, ``auc_matrix``), computed from the score table alone.
-"""
+"""Evaluation protocols, one module each (the contract: `benchmark.protocol`), resolved lazily."""
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from functools import lru_cache
 
-from benchmark.errors import UnknownKeyError
+from benchmark.registry import Registry
 
-PROTOCOLS: dict[str, str] = {
-    "cross_generator": "protocols.cross_generator",
-}
+PROTOCOLS: Registry = Registry("protocol")
+PROTOCOLS.register("cross_generator", "protocols.cross_generator",
+                   "train on some generators, test against real videos on each generator")
 
 
-def get_protocol(name: str) -> ModuleType:
-    if name not in PROTOCOLS:
-        raise UnknownKeyError("protocol", name, PROTOCOLS)
-    return importlib.import_module(PROTOCOLS[name])
+@lru_cache(maxsize=None)
+def get_protocol(name: str):
+    """The `benchmark.protocol.Protocol` registered as ``name`` (its module imported on first use)."""
+    from benchmark.protocol import Protocol
+
+    return Protocol(PROTOCOLS.get(name))
 
 
 def describe() -> dict[str, str]:
     """Name → one-line description (imports each protocol module; they are light)."""
-    return {name: get_protocol(name).DESCRIPTION for name in PROTOCOLS}
+    return {name: get_protocol(name).description for name in PROTOCOLS}

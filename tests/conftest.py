@@ -6,6 +6,20 @@ from benchmark.data.corpus import CorpusSpec, build_corpus
 from benchmark.data.manifest import load_manifest, save_manifest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fingerprint_cache(tmp_path_factory):
+    """Tests fingerprint many temporary files: keep their cache out of the user's."""
+    import os
+
+    saved = os.environ.get("VBENCH_FINGERPRINT_CACHE")
+    os.environ["VBENCH_FINGERPRINT_CACHE"] = str(tmp_path_factory.mktemp("fp") / "fingerprints.sqlite")
+    yield
+    if saved is None:
+        os.environ.pop("VBENCH_FINGERPRINT_CACHE", None)
+    else:
+        os.environ["VBENCH_FINGERPRINT_CACHE"] = saved
+
+
 @pytest.fixture(scope="module")
 def tiny_manifest(tmp_path_factory):
     """A small vbench-mini (3 fakes per generator) plus one broken video in the test split."""

@@ -49,21 +49,3 @@ def test_default_workers_depend_on_device_and_cores(monkeypatch, device, cores, 
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert default_workers(device) == expected
-
-
-def test_weights_digest_covers_single_folder_and_part_files(tmp_path):
-    from benchmark.errors import WeightsError
-    from benchmark.runner import weights_digest
-
-    (tmp_path / "a.pth").write_bytes(b"a")
-    (tmp_path / "b.pth").write_bytes(b"b")
-    single = weights_digest(str(tmp_path / "a.pth"))
-    assert len(single) == 64 and ":" not in single
-    folder = weights_digest(str(tmp_path))
-    pair = weights_digest(f"rgb={tmp_path / 'a.pth'},flow={tmp_path / 'b.pth'}")
-    assert folder.startswith("a.pth:") and ",b.pth:" in folder
-    assert pair.split(",")[0] == f"a.pth:{single}"
-    with pytest.raises(WeightsError, match="missing.pth"):
-        weights_digest(f"rgb={tmp_path / 'a.pth'},flow={tmp_path / 'missing.pth'}")
-    with pytest.raises(WeightsError, match="not found"):
-        weights_digest(str(tmp_path / "nothing.pth"))

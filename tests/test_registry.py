@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from benchmark.errors import RegistryError, UnknownKeyError
-from benchmark.registry import Registry, registry
+from benchmark.registry import MethodRegistry as Registry, registry
 
 ENTRY = """
   {key}:

@@ -1,11 +1,10 @@
-"""benchmark.report on synthetic run directories written here with pandas."""
+"""benchmark.report on synthetic run directories, with metrics from the protocol's own code."""
 from __future__ import annotations
 
 import html
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ import pytest
 
 from benchmark import report
 from benchmark.errors import DataError
-from benchmark.metrics import binary_summary
+from protocols import cross_generator
 
 GENERATORS = ("gen_a", "gen_b")
 EVIL = "<script>alert(1)</script>"
@@ -21,92 +20,60 @@ EVIL = "<script>alert(1)</script>"
 
 def _scores(rng: np.random.Generator, strength: float, reals_in: set[str]) -> pd.DataFrame:
     rows = []
-    for train in GENERATORS:
-        for i in range(12 if train in reals_in else 0):
-            rows.append(("real", 0, f"real/{i:03d}", float(rng.beta(2, 2 + strength)), train))
-        for gen in GENERATORS:
-            for i in range(10):
-                rows.append((gen, 1, f"{gen}/{i:03d}", float(rng.beta(2 + strength, 2)), train))
-    frame = pd.DataFrame(rows, columns=["generator", "label", "video_id", "score", "train_set"])
-    frame["status"], frame["error"] = "ok", None
+    for unit in GENERATORS:
+        for split in ("val", "test"):
+            for i in range(12 if unit in reals_in else 0):
+                rows.append(("real", 0, f"real/{split}{i:03d}", float(rng.beta(2, 2 + strength)), unit,
+                             split))
+            for gen in GENERATORS:
+                for i in range(10):
+                    rows.append((gen, 1, f"{gen}/{split}{i:03d}", float(rng.beta(2 + strength, 2)),
+                                 unit, split))
+    frame = pd.DataFrame(rows, columns=["generator", "label", "video_id", "score", "unit", "split"])
+    frame["status"], frame["error"] = "ok", ""
+    frame["train_generators"] = [[u] for u in frame["unit"]]
     return frame
 
 
-def _metric_rows(scores: pd.DataFrame, info: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for train in GENERATORS:
-        group = scores[(scores["train_set"] == train) & (scores["status"] == "ok")]
-        for test in GENERATORS:
-            part = group[group["generator"].isin(["real", test])]
-            summary = binary_summary(part["label"], part["score"], val_threshold=0.5)
-            rows.append({**{k: info[k] for k in ("method", "config", "protocol")},
-                         "train_set": train, "test_set": test, **summary})
-    return rows
-
-
 def make_run(root: Path, name: str, method: str, strength: float, seed: int,
-             reals_in: tuple[str, ...] = GENERATORS, n_failed: int = 0,
-             with_matrix: bool = True) -> Path:
-    """A finished cross-generator run: scores, metrics rows, summary and AUC matrix."""
+             reals_in: tuple[str, ...] = GENERATORS, n_failed: int = 0, data: str = "h1",
+             overrides: dict | None = None) -> Path:
+    """A finished cross-generator run directory."""
     run_dir = root / name
     run_dir.mkdir()
     info = {"run_id": name, "protocol": "cross_generator", "method": method, "config": "mini",
-            "dataset": "toyset", "seed": seed, "created": "2025-01-01T00:00:00Z",
+            "dataset": "toyset", "seed": seed, "created": "2025-01-01T00:00:00Z", "status": "complete",
             "git_commit": "abc123", "device": "cpu", "timings": {"total": 75.5, "eval": 60.0},
-            "versions": {"torch": "2.6.0"}, "opaque_extra": {"kept": [1, 2]}}
+            "versions": {"torch": "2.6.0"}, "opaque_extra": {"kept": [1, 2]}, "manifest_hash": data,
+            "cfg_overrides": overrides or {}, "weights": None,
+            "code": {"code_version": "0.1.0+abc"}, "protocol_version": "2"}
     scores = _scores(np.random.default_rng(seed), strength, set(reals_in))
-    failed = pd.DataFrame({"generator": "gen_a", "label": 1, "score": np.nan, "train_set": "gen_a",
-                           "video_id": [f"gen_a/broken_{i}" for i in range(n_failed)],
+    failed = pd.DataFrame({"generator": "gen_a", "label": 1, "score": np.nan, "unit": "gen_a",
+                           "split": "test", "video_id": [f"gen_a/broken_{i}" for i in range(n_failed)],
                            "status": "failed", "error": "cannot decode: moov atom not found"})
+    failed["train_generators"] = [["gen_a"]] * n_failed
     scores = pd.concat([scores, failed], ignore_index=True)
-    for key in ("dataset", "method", "config", "protocol"):
-        scores[key] = info[key]
-    rows = _metric_rows(scores, info)
-    unseen = [r["auc"] for r in rows if r["train_set"] != r["test_set"] and r["auc"] is not None]
-    stored: dict[str, Any] = {"rows": rows, "summary": {
-        "mean_auc_unseen": float(np.mean(unseen)) if unseen else None}}
-    if with_matrix:
-        stored["auc_matrix"] = {"rows": list(GENERATORS), "cols": list(GENERATORS), "values": [
-            [next(r["auc"] for r in rows if (r["train_set"], r["test_set"]) == (t, c))
-             for c in GENERATORS] for t in GENERATORS]}
+    results = cross_generator.metrics(scores, {"mode": "one_vs_all"})
     (run_dir / "run.json").write_text(json.dumps(info))
     scores.to_parquet(run_dir / "scores.parquet", index=False)
-    pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
-    (run_dir / "metrics.json").write_text(json.dumps(stored))
+    (run_dir / "metrics.json").write_text(json.dumps(results))
     return run_dir
 
 
 @pytest.fixture()
 def runs(tmp_path: Path) -> list[report.RunData]:
     good = make_run(tmp_path, "run_good", "good_net", strength=4.0, seed=1, n_failed=2)
-    # the second run has no real videos under train set gen_b: those cells are undefined
-    evil = make_run(tmp_path, "run_evil", EVIL, strength=0.5, seed=2, reals_in=("gen_a",))
-    return [report.load_run(evil), report.load_run(good)]
+    weak = make_run(tmp_path, "run_weak", EVIL, strength=0.5, seed=2, reals_in=("gen_a",))
+    return [report.load_run(weak), report.load_run(good)]
 
 
 @pytest.fixture()
 def rendered(runs: list[report.RunData], tmp_path: Path) -> dict[str, str]:
     paths = report.render_report(runs, tmp_path / "out", title="toy board")
-    assert set(paths) == {"html", "md", "csv"}
-    return {key: path.read_text(encoding="utf-8") for key, path in paths.items()}
+    return {kind: path.read_text() for kind, path in paths.items()}
 
 
 # ----------------------------------------------------------------------------- loading
-def test_load_run_reads_every_file(runs: list[report.RunData]) -> None:
-    run = runs[1]
-    assert run.info["method"] == "good_net" and run.info["opaque_extra"] == {"kept": [1, 2]}
-    assert len(run.scores) == 2 * (12 + 20) + 2 and (run.scores["status"] == "failed").sum() == 2
-    assert list(run.metrics["test_set"]) == ["gen_a", "gen_b", "gen_a", "gen_b"]
-    assert run.auc_matrix["rows"] == list(GENERATORS) and run.summary["mean_auc_unseen"] > 0.5
-    assert runs[0].auc_matrix["values"][1] == [None, None]
-
-
-def test_matrix_rebuilt_from_rows_when_absent(tmp_path: Path) -> None:
-    run = report.load_run(make_run(tmp_path, "r", "m", 2.0, 3, with_matrix=False))
-    assert run.auc_matrix["cols"] == list(GENERATORS)
-    assert run.auc_matrix["values"][0][1] == pytest.approx(run.metrics["auc"][1])
-
-
 @pytest.mark.parametrize("name", report.RUN_FILES)
 def test_missing_file_is_named(tmp_path: Path, name: str) -> None:
     run_dir = make_run(tmp_path, "r", "m", 2.0, 3)
@@ -132,12 +99,14 @@ def test_bad_run_json_and_columns_are_named(tmp_path: Path) -> None:
         report.load_run(run_dir)
 
 
-def test_bad_matrix_shape_is_reported(tmp_path: Path) -> None:
+def test_incomplete_or_unknown_protocol_runs_are_refused(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, "r", "m", 2.0, 3)
-    stored = json.loads((run_dir / "metrics.json").read_text())
-    stored["auc_matrix"]["values"][0].pop()
-    (run_dir / "metrics.json").write_text(json.dumps(stored))
-    with pytest.raises(DataError, match="auc_matrix has 2 rows x 2 cols"):
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**info, "status": "running"}))
+    with pytest.raises(DataError, match="not complete"):
+        report.load_run(run_dir)
+    (run_dir / "run.json").write_text(json.dumps({**info, "protocol": "cross_generatr"}))
+    with pytest.raises(DataError, match="Did you mean: cross_generator"):
         report.load_run(run_dir)
 
 
@@ -151,6 +120,8 @@ def test_html_has_every_part(rendered: dict[str, str]) -> None:
     assert "moov atom not found" in page and "Failed videos (0)" in page
     assert "1m 16s" in page  # wall time from run.json timings.total
     assert "opaque_extra" not in page
+    assert 'class="legend"' in page and "0.5 (chance)" in page  # the heat map's colour scale
+    assert "<noscript>" in page and "JavaScript is off" in page
 
 
 def test_html_is_offline(rendered: dict[str, str]) -> None:
@@ -173,22 +144,51 @@ def test_undefined_cells_show_na_with_reason(rendered: dict[str, str]) -> None:
     assert "no curve:" in rendered["html"]
 
 
-def test_leaderboard_sorted_by_unseen_auc(runs: list[report.RunData]) -> None:
-    rows = report.leaderboard_rows(runs)
+def test_heat_map_colours_diverge_around_chance() -> None:
+    from benchmark.report_views import colour
+
+    assert colour(0.5) == "#f7f7f7"
+    low, high = colour(0.1), colour(0.9)
+    assert int(low[1:3], 16) > int(low[3:5], 16)  # purple: more red than green
+    assert int(high[3:5], 16) > int(high[1:3], 16)  # green
+
+
+def test_sort_headers_know_which_way_is_better(rendered: dict[str, str]) -> None:
+    page = rendered["html"]
+    assert re.search(r'<th data-better="low">EER</th>', page)
+    assert re.search(r'<th data-better="high">AUC</th>', page)
+    assert 'data-better="high">mean AUC (unseen)</th>' in page
+
+
+def test_leaderboard_sorted_by_primary_metric(runs: list[report.RunData]) -> None:
+    (board,) = report.leaderboards(runs)
+    assert board["protocol"] == "cross_generator" and board["primary"].key == "mean_auc_unseen"
+    rows = board["rows"]
     assert [r["method"] for r in rows] == ["good_net", EVIL]
     assert rows[0]["anchor"] == "run-1" and rows[0]["n_failed"] == 2 and rows[1]["n_failed"] == 0
-    assert rows[0]["n_videos"] == 12 + 20 and rows[0]["wall_time_s"] == 75.5
-    aucs = runs[1].metrics["auc"].dropna()
-    assert rows[0]["mean_auc_all"] == pytest.approx(aucs.mean())
+    assert rows[0]["n_videos"] == 24 + 40 and rows[0]["wall_time_s"] == 75.5
+    assert rows[0]["weights"] == "trained here" and board["note"] == ""
+
+
+def test_runs_over_other_data_are_never_ranked_together(tmp_path: Path) -> None:
+    a = report.load_run(make_run(tmp_path, "a", "m1", 2.0, 1, data="hash_one"))
+    b = report.load_run(make_run(tmp_path, "b", "m2", 2.0, 2, data="hash_two"))
+    c = report.load_run(make_run(tmp_path, "c", "m3", 2.0, 3, data="hash_one",
+                                 overrides={"train.epochs": 1}))
+    boards = report.leaderboards([a, b, c])
+    assert [sorted(r["method"] for r in board["rows"]) for board in boards] == [["m1", "m3"], ["m2"]]
+    assert "differ in config overrides" in boards[0]["note"]
+    page = report.render_report([a, b, c], tmp_path / "out")["html"].read_text()
+    assert page.count("<h2 id=\"leaderboard-") == 2 and "train.epochs=1" in page
 
 
 def test_markdown_has_tables(rendered: dict[str, str]) -> None:
     md = rendered["md"]
     assert md.startswith("# toy board")
-    assert "| good_net | mini | cross_generator | toyset |" in md
+    assert "| good_net | mini | trained here | 1 | none |" in md
     assert "| &lt;script&gt;alert(1)&lt;/script&gt; |" in md and EVIL not in md
     assert "| train \\ test | gen_a | gen_b |" in md and "| gen_b | n/a | n/a |" in md
-    assert "| ACC@0.5 |" in md and md.count("| train_set | test_set |") == 2
+    assert "| ACC@0.5 |" in md and md.count("| train | test |") == 2
     for line in md.splitlines():
         if line.startswith("|"):
             assert line.endswith("|"), line
@@ -196,7 +196,8 @@ def test_markdown_has_tables(rendered: dict[str, str]) -> None:
 
 def test_csv_has_leaderboard_rows(rendered: dict[str, str], tmp_path: Path) -> None:
     board = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
-    assert list(board.columns) == list(report.LEADERBOARD_COLUMNS)
+    assert list(board.columns[:len(report.BASE_COLUMNS)]) == list(report.BASE_COLUMNS)
+    assert "mean_auc_unseen" in board.columns
     assert list(board["method"]) == ["good_net", EVIL]
     assert list(board["n_failed"]) == [2, 0] and list(board["wall_time_s"]) == [75.5, 75.5]
 
@@ -205,10 +206,10 @@ def test_render_is_atomic_and_repeatable(runs: list[report.RunData], tmp_path: P
     out = tmp_path / "out"
     report.render_report(runs, out)
     first = (out / "leaderboard.csv").read_text()
+    (out / ".report.html.dead.tmp").write_text("debris of a killed render")
     report.render_report(runs[:1], out)
     assert (out / "leaderboard.csv").read_text() != first
-    assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "report.html",
-                                                     "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "report.html", "report.md"]
 
 
 def test_render_without_runs_is_an_error(tmp_path: Path) -> None:

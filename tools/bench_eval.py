@@ -41,7 +41,7 @@ def _manifest(videos: str | None):
     from benchmark.datasets import DATASETS
 
     if videos is None:
-        return load_manifest(DATASETS["vbench-mini"][1](0))
+        return load_manifest(DATASETS.get("vbench-mini")(0))
     folder = Path(videos)
     if folder.is_dir() and not any(p.is_dir() for p in folder.iterdir()):
         import pandas as pd

@@ -7,7 +7,6 @@ per seed and happens once per cache folder. See ``benchmark/data/CORPUS.md`` for
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -166,7 +165,9 @@ def build_corpus(root: Path | None = None, seed: int = 0, force: bool = False,
     if not force and is_complete(final, digest):
         return final / MANIFEST
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=root))
+    remove_stale_builds(root)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".partial",
+                                    dir=root))
     try:
         _build_into(staging, seed, spec, workers, progress)
         (staging / MARKER).write_text(digest + "\n")
@@ -174,6 +175,30 @@ def build_corpus(root: Path | None = None, seed: int = 0, force: bool = False,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final / MANIFEST
+
+
+def remove_stale_builds(root: Path) -> list[Path]:
+    """Deletes ``.<name>.<pid>.<random>.partial`` folders whose building process is gone (a killed
+    build); a build still running in another process keeps its folder."""
+    removed = []
+    for folder in Path(root).glob(".*.partial"):
+        parts = folder.name.split(".")
+        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def is_complete(folder: Path, digest: str) -> bool:
@@ -187,30 +212,6 @@ def plan_videos(seed: int, spec: CorpusSpec) -> list[VideoJob]:
     sizes = {REAL: spec.n_real, **{name: spec.n_fake_per_generator for name in CORPUS_GENERATORS}}
     return [VideoJob(group, index, seed, spec) for group, count in sizes.items()
             for index in range(count)]
-
-
-def assign_splits(jobs: list[VideoJob], seed: int) -> dict[str, str]:
-    """Maps video_id to split, stratified per group, each group split ~60/20/20.
-
-    Every video is its own source, so splitting videos splits sources; each group gets at least
-    one video in every split.
-    """
-    import numpy as np
-
-    by_group: dict[str, list[VideoJob]] = {}
-    for job in jobs:
-        by_group.setdefault(job.group, []).append(job)
-    splits: dict[str, str] = {}
-    for group, members in by_group.items():
-        rng = np.random.default_rng([seed, zlib.crc32(b"splits"), zlib.crc32(group.encode())])
-        order = rng.permutation(len(members))
-        n_val = max(1, round(SPLIT_FRACTIONS["val"] * len(members)))
-        n_test = max(1, round(SPLIT_FRACTIONS["test"] * len(members)))
-        n_train = len(members) - n_val - n_test
-        names = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
-        for position, member in zip(order, names):
-            splits[members[position].video_id] = member
-    return splits
 
 
 def render_video(job: VideoJob, folder: Path) -> dict[str, str]:
@@ -234,14 +235,15 @@ def render_video(job: VideoJob, folder: Path) -> dict[str, str]:
 
 def _build_into(folder: Path, seed: int, spec: CorpusSpec, workers: int, progress: bool) -> None:
     """Renders every video into ``folder`` and writes ``manifest.csv`` and ``spec.json``."""
-    jobs = plan_videos(seed, spec)
-    rows = _render_all(jobs, folder, workers, progress)
-    splits = assign_splits(jobs, seed)
-    with open(folder / MANIFEST, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in sorted(rows, key=lambda r: r["video_id"]):
-            writer.writerow({**row, "split": splits[row["video_id"]]})
+    import pandas as pd
+
+    from benchmark.data.manifest import assign_splits, save_manifest
+
+    rows = _render_all(plan_videos(seed, spec), folder, workers, progress)
+    # Every video is its own source, so the shared assigner stratifies per group (generator).
+    frame = pd.DataFrame(sorted(rows, key=lambda r: r["video_id"]))
+    frame = assign_splits(frame, fractions=tuple(SPLIT_FRACTIONS.values()), seed=seed)
+    save_manifest(frame[list(MANIFEST_COLUMNS)], folder / MANIFEST)
     about = {"dataset": DATASET, "version": VERSION, "seed": seed, "spec": asdict(spec),
              "generators": CORPUS_GENERATORS, "digest": spec.digest(seed)}
     (folder / "spec.json").write_text(json.dumps(about, indent=2, sort_keys=True) + "\n")

@@ -86,10 +86,13 @@ class ClipReader:
 
     Args:
         spec: the input spec (frames, sampling, clips, stride, size, resize).
+        augment: training only: a `benchmark.data.augment.Augmentation` applied to the frames of
+            each read (one parameter draw per clip; training reads one clip per video).
     """
 
-    def __init__(self, spec: InputSpec):
+    def __init__(self, spec: InputSpec, augment=None):
         self.spec = spec
+        self.augment = augment
 
     def frame_indices(self, num_frames: int, rng: np.random.Generator | None) -> np.ndarray:
         """The frame indices of the clips, ``[K, T]`` (raises `VideoDecodeError` if too short)."""
@@ -115,6 +118,8 @@ class ClipReader:
         ``index`` ``[K, T]`` into them."""
         unique, inverse = np.unique(indices, return_inverse=True)
         frames = spatial(video.read(unique), self.spec.size, self.spec.resize, crop_rng)  # [F, S, S, 3]
+        if self.augment and crop_rng is not None:
+            frames = self.augment(frames, crop_rng)
         return frames, inverse.reshape(indices.shape)
 
     def __call__(self, path: str, rng: np.random.Generator | None = None) -> torch.Tensor:

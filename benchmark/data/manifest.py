@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zlib
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ from benchmark.errors import DataError, LeakageError, UnknownKeyError
 
 REQUIRED_COLUMNS = ("video_id", "path", "label", "generator", "split", "source_id", "dataset")
 STRING_COLUMNS = ("video_id", "path", "generator", "split", "source_id", "dataset")
-HASH_COLUMNS = ("video_id", "label", "generator", "split", "source_id", "dataset")
+HASH_COLUMNS = ("video_id", "label", "generator", "split", "source_id", "dataset", "fingerprint")
 SPLITS = ("train", "val", "test")
 REAL = "real"
 _SHOW = 5  # offending rows named in an error
@@ -95,11 +96,21 @@ def validate_manifest(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     return out[list(REQUIRED_COLUMNS) + extra]
 
 
-def load_manifest(path: str) -> pd.DataFrame:
-    """Reads and validates a CSV manifest; relative ``path`` values resolve against its folder."""
+def load_manifest(path: str, root: str | None = None) -> pd.DataFrame:
+    """Reads and validates a CSV manifest.
+
+    Names such as ``NA`` or ``null`` stay text (only an empty cell is missing), and cells that
+    `save_manifest` neutralised for spreadsheets are restored.
+
+    Args:
+        path: the CSV file.
+        root: folder that relative ``path`` values start from; default the manifest's folder.
+    """
+    from benchmark.safe_text import read_csv_text
+
     path = os.fspath(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        df = read_csv_text(path, dtype=str)
     except FileNotFoundError:
         raise DataError(f"{path}: manifest file not found") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -107,7 +118,7 @@ def load_manifest(path: str) -> pd.DataFrame:
     df.attrs["csv"] = True  # errors name CSV lines
     df = validate_manifest(df, origin=path)
     df.attrs.pop("csv", None)
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = root or os.path.dirname(os.path.abspath(path))
     df["path"] = [p if os.path.isabs(p) else os.path.normpath(os.path.join(folder, p)) for p in df["path"]]
     return df
 
@@ -115,8 +126,12 @@ def load_manifest(path: str) -> pd.DataFrame:
 def save_manifest(df: pd.DataFrame, path: str) -> None:
     """Validates and writes a manifest as CSV, atomically (a reader never sees half a file).
 
-    Paths inside the manifest's folder are stored relative to it, so the folder can move.
+    Paths inside the manifest's folder are stored relative to it, so the folder can move. Text
+    cells a spreadsheet would run as formulas are neutralised (`benchmark.safe_text.csv_cell`);
+    `load_manifest` restores them.
     """
+    from benchmark.safe_text import csv_frame
+
     path = os.fspath(path)
     df = validate_manifest(df, origin=path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -125,11 +140,18 @@ def save_manifest(df: pd.DataFrame, path: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="") as f:
-            df.to_csv(f, index=False, lineterminator="\n")
+            csv_frame(df).to_csv(f, index=False, lineterminator="\n")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; others may need to read it
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _relative_if_inside(p: str, folder: str) -> str:
@@ -139,7 +161,11 @@ def _relative_if_inside(p: str, folder: str) -> str:
 
 
 def manifest_hash(df: pd.DataFrame) -> str:
-    """sha256 of the identifying columns, independent of row order and of where the files live."""
+    """sha256 of the identifying columns, independent of row order and of where the files live.
+
+    With a ``fingerprint`` column (`benchmark.data.fingerprint`) a file changed in place changes
+    the hash, so stored scores of the old file are never reused.
+    """
     columns = [c for c in HASH_COLUMNS if c in df.columns]
     table = df[columns].astype(str).sort_values(columns).reset_index(drop=True)
     text = table.to_csv(index=False, lineterminator="\n")
@@ -169,11 +195,13 @@ def _check_fractions(fractions: Sequence[float]) -> None:
 
 def assign_splits(df: pd.DataFrame, fractions: Sequence[float] = (0.6, 0.2, 0.2),
                   seed: int = 0) -> pd.DataFrame:
-    """Assigns train/val/test by source, stratified by generator.
+    """Assigns train/val/test by source, stratified by generator: the one split assigner.
 
-    All rows of a source land in one split. Sources are grouped by the set of generators they
-    hold (``real``, a generator name, or several), and each group is shuffled and cut by
-    `fractions`, so every group of 3 or more sources has members in every split.
+    All rows of a source land in one split. Sources are grouped into strata by the set of
+    generators they hold (``real``, a generator name, or several joined by ``+``); each stratum
+    is shuffled with its own generator, seeded by (``seed``, the stratum's name), and cut by
+    `fractions` with largest-remainder counts, so every stratum of 3 or more sources has
+    members in every split, and adding a generator never reshuffles the others.
 
     Args:
         df: rows with ``source_id`` and ``generator``.
@@ -184,10 +212,10 @@ def assign_splits(df: pd.DataFrame, fractions: Sequence[float] = (0.6, 0.2, 0.2)
         A copy with the ``split`` column set.
     """
     _check_fractions(fractions)
-    rng = np.random.default_rng(seed)
     strata = df.groupby("source_id", sort=True)["generator"].agg(lambda g: "+".join(sorted(set(g))))
     split_of = {}
-    for _, sources in strata.groupby(strata, sort=True):
+    for stratum, sources in strata.groupby(strata, sort=True):
+        rng = np.random.default_rng([seed, zlib.crc32(b"splits"), zlib.crc32(str(stratum).encode())])
         ids = sorted(sources.index)
         ids = [ids[i] for i in rng.permutation(len(ids))]
         bounds = np.cumsum(_split_counts(len(ids), fractions))

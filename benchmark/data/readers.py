@@ -1,116 +1,71 @@
 """Read the dataset layouts used upstream into manifests (see `DATASET_LAYOUTS`).
 
-A video is a video file (`VIDEO_EXTS`) or a frame folder (a folder that directly holds
-`IMAGE_EXTS` images). Video ids are paths relative to the dataset root without the extension, so
-``0_real/video_00000`` and ``1_fake/video_00000`` never collide. Layouts without splits get them
-from `assign_splits`, with ``source_id = video_id`` (no layout here says which videos share a
-source).
+A video is a video file, a frame folder or a group of loose images (`benchmark.data.scan`). Video
+ids are paths relative to the dataset root without the extension, so ``0_real/video_00000`` and
+``1_fake/video_00000`` never collide. Each reader returns rows; `read_dataset` then groups them
+into sources (`benchmark.data.sources`) and applies the split rule (`DataOptions.split`).
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import warnings
-from typing import Callable, Iterator
+from collections import defaultdict
+from typing import Callable
 
 import pandas as pd
 
-from benchmark.data.manifest import REAL, REQUIRED_COLUMNS, assign_splits, load_manifest, validate_manifest
-from benchmark.data.video import IMAGE_EXTS, VIDEO_EXTS, natural_key
+from benchmark.data.deepfakebench import read_deepfakebench
+from benchmark.data.manifest import REAL, REQUIRED_COLUMNS, load_manifest
+from benchmark.data.options import DATASET_LAYOUTS, DataOptions
+from benchmark.registry import Registry
+from benchmark.data.scan import (SPLIT_NAMES, ReadLog, find_videos, is_real_name, iter_videos,
+                                 subdirs, video_id)
+from benchmark.data.video import VIDEO_EXTS, natural_key
 from benchmark.errors import DataError, UnknownKeyError
 
-DATASET_LAYOUTS = {
-    "manifest": "a CSV manifest (video_id, path, label, generator, split, source_id, dataset), "
-                "or a folder holding manifest.csv",
-    "deepfakebench": "a DeepfakeBench JSON index {dataset: {label_name: {train|val|test: "
-                     "[{c23|c40|raw}:] {video: {label, frames: [...]}}}}}; label names with a 'real' "
-                     "part are real; a video's frames must share one folder, which becomes the video",
-    "genconvit": "{root}/{train|valid|val|test}/{real|fake}/ videos or frame folders (GenConViT)",
-    "aigvdet": "{root}/[{split}/[{set}/]]{0_real|1_fake}/{video}/{frame}.png|jpg (AIGVDet); the "
-               "folder above 0_real/1_fake names the generator when it is not a split",
-    "generator_folders": "{root}/{generator}/*.mp4 (MMVGM); a folder named real, internvid, "
-                         "real_videos, ... holds the real videos",
-}
-SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val",
-               "validation": "val", "test": "test", "testing": "test"}
-REAL_FOLDER_NAMES = ("real", "reals", "real_videos", "realvideos", "internvid", "original", "originals")
-_REAL_PART = re.compile(r"(^|[^a-z])real($|[^a-z])")
-_SCAN_DEPTH = 3  # how deep layout detection looks for 0_real/1_fake
+__all__ = ["DATASET_LAYOUTS", "LAYOUT_READERS", "detect_layout", "read_dataset", "read_rows",
+           "is_real_name", "find_videos", "iter_videos"]
+_CLASS_DIRS = ("0_real", "1_fake")
+_SCAN_DEPTH = 6  # how deep detection looks for 0_real/1_fake (test/original/T2V/gen/1_fake is 5)
+# AIGVDet's set folders (trainset_1, val_set_1, testset_1) name datasets, not generators.
+_SET_NAME = re.compile(r"(train|training|val|valid|validation|test|testing|eval)[_-]?sets?([_-].*|\d.*)?",
+                       re.IGNORECASE)
+_RGB_FOLDER = "original"  # AIGVDet: RGB frames under test/original/..., optical flow beside them
 
 
-def is_real_name(name: str) -> bool:
-    """Whether a folder or label name denotes real videos (``real_videos``, ``FF-real``, ``0_real``)."""
-    low = name.lower()
-    return low in REAL_FOLDER_NAMES or bool(_REAL_PART.search(low))
+def _dataset_name(path: str, options: DataOptions) -> str:
+    return options.dataset or os.path.basename(os.path.abspath(path)) or "data"
 
 
-def _subdirs(folder: str) -> list[os.DirEntry]:
-    return sorted((e for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")),
-                  key=lambda e: natural_key(e.name))
-
-
-def iter_videos(folder: str) -> Iterator[str]:
-    """Video files and frame folders under ``folder`` (recursively), in natural order.
-
-    Images directly in ``folder`` itself are not a video: a class folder of loose images (e.g.
-    GenConViT's face crops) is not one clip.
-    """
-    for here, dirs, files in os.walk(folder):
-        dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
-        if here != folder and any(f.lower().endswith(IMAGE_EXTS) for f in files):
-            yield here  # a frame folder: its images are frames, not videos
-            dirs[:] = []
-            continue
-        yield from (os.path.join(here, f) for f in sorted(files, key=natural_key)
-                    if f.lower().endswith(VIDEO_EXTS))
-
-
-def find_videos(folder: str) -> list[str]:
-    """All of `iter_videos`."""
-    return list(iter_videos(folder))
-
-
-def _video_id(root: str, path: str) -> str:
-    rel = os.path.relpath(path, root).replace(os.sep, "/")
-    return rel if os.path.isdir(path) else os.path.splitext(rel)[0]
-
-
-def _rows_for(root: str, folder: str, generator: str, split: str | None, dataset: str) -> list[dict]:
+def _rows_for(root: str, folder: str, generator: str, split: str | None, dataset: str,
+              options: DataOptions, log: ReadLog) -> list[dict]:
     label = 0 if generator == REAL else 1
     rows = []
-    for path in find_videos(folder):
-        vid = _video_id(root, path)
+    for path in find_videos(folder, log, options.images):
+        vid = video_id(root, path)
         rows.append(dict(video_id=vid, path=os.path.abspath(path), label=label, generator=generator,
                          split=split, source_id=vid, dataset=dataset))
+    if not rows:
+        log.skip("folder holds no videos", folder)
     return rows
 
 
-def _finish(rows: list[dict], origin: str, seed: int) -> pd.DataFrame:
-    """Manifest from rows; splits assigned when the layout had none."""
-    if not rows:
-        raise DataError(f"{origin}: found no videos ({', '.join(VIDEO_EXTS)}) or frame folders")
-    df = pd.DataFrame(rows, columns=list(REQUIRED_COLUMNS))
-    have = df["split"].notna()
-    if not have.all():
-        if have.any():
-            raise DataError(f"{origin}: some videos sit under a split folder and others do not "
-                            f"(e.g. {df.loc[~have, 'video_id'].iloc[0]!r}); use one scheme")
-        df = assign_splits(df, seed=seed)
-    return validate_manifest(df, origin=origin)
-
-
-def read_genconvit(root: str, dataset: str | None = None, seed: int = 0) -> pd.DataFrame:
+def read_genconvit(root: str, options: DataOptions, log: ReadLog) -> list[dict]:
     """``{root}/{train|valid|test}/{real|fake}/`` (GenConViT); fakes get generator ``fake``."""
-    dataset = dataset or os.path.basename(os.path.abspath(root))
-    rows = []
-    for split_dir in _subdirs(root):
+    dataset, rows = _dataset_name(root, options), []
+    for split_dir in subdirs(root):
         split = SPLIT_NAMES.get(split_dir.name.lower())
-        for class_dir in _subdirs(split_dir.path) if split else []:
-            if class_dir.name.lower() in ("real", "fake"):
-                generator = REAL if class_dir.name.lower() == "real" else "fake"
-                rows += _rows_for(root, class_dir.path, generator, split, dataset)
-    return _finish(rows, f"{root} (genconvit layout)", seed)
+        if split is None:
+            log.skip("not a split folder (train, valid, test)", split_dir.path)
+            continue
+        for class_dir in subdirs(split_dir.path):
+            name = class_dir.name.lower()
+            if name != "fake" and not is_real_name(name, options.real_dirs):
+                log.skip("not a class folder (real, fake or --real-dirs)", class_dir.path)
+                continue
+            generator = "fake" if name == "fake" else REAL
+            rows += _rows_for(root, class_dir.path, generator, split, dataset, options, log)
+    return rows
 
 
 def _class_dirs(root: str, depth: int = _SCAN_DEPTH) -> list[str]:
@@ -119,157 +74,130 @@ def _class_dirs(root: str, depth: int = _SCAN_DEPTH) -> list[str]:
     for _ in range(depth):
         below = []
         for folder in level:
-            for entry in _subdirs(folder):
-                (found if entry.name.lower() in ("0_real", "1_fake") else below).append(entry.path)
+            for entry in subdirs(folder):
+                (found if entry.name.lower() in _CLASS_DIRS else below).append(entry.path)
         level = below
     return found
 
 
-def read_aigvdet(root: str, dataset: str | None = None, seed: int = 0) -> pd.DataFrame:
-    """``{root}/[{split}/[{set}/]]{0_real|1_fake}/{video}/`` (AIGVDet frame folders)."""
-    dataset = dataset or os.path.basename(os.path.abspath(root))
-    rows = []
-    for class_dir in _class_dirs(root):
-        parts = os.path.relpath(class_dir, root).replace(os.sep, "/").split("/")
-        splits = [SPLIT_NAMES[p.lower()] for p in parts[:-1] if p.lower() in SPLIT_NAMES]
+def _parts(root: str, folder: str) -> list[str]:
+    return os.path.relpath(folder, root).replace(os.sep, "/").split("/")
+
+
+def _without_flow_mirrors(root: str, class_dirs: list[str], log: ReadLog) -> list[str]:
+    """AIGVDet's test data keeps RGB frames under ``original/`` and optical-flow images in a mirror
+    tree beside it; the harness computes flow itself, so the mirror is skipped."""
+    rgb = {tuple(p for p in _parts(root, d) if p != _RGB_FOLDER)
+           for d in class_dirs if _RGB_FOLDER in _parts(root, d)}
+    kept = []
+    for folder in class_dirs:
+        parts = _parts(root, folder)
+        if _RGB_FOLDER not in parts and tuple(parts) in rgb:
+            log.skip("optical-flow images (AIGVDet keeps the RGB frames of these videos under "
+                     "original/)", folder)
+        else:
+            kept.append(folder)
+    return kept
+
+
+def _aigvdet_place(parts: list[str]) -> tuple[str | None, list[str], list[str]]:
+    """(split, set names, generator parts) from the folders between the root and 0_real/1_fake."""
+    split, sets, rest = None, [], []
+    for part in parts:
+        if part.lower() in SPLIT_NAMES and split is None:
+            split = SPLIT_NAMES[part.lower()]
+        elif _SET_NAME.fullmatch(part):
+            sets.append(part)
+        elif part != _RGB_FOLDER:
+            rest.append(part)
+    return split, sets, rest
+
+
+def read_aigvdet(root: str, options: DataOptions, log: ReadLog) -> list[dict]:
+    """``{root}/[{split}/][{set}/][original/][...{generator}/]{0_real|1_fake}/{video}/`` (AIGVDet).
+
+    A set folder (``trainset_1``, ``val_set_1``) becomes the ``dataset``; the innermost other
+    folder above ``1_fake`` names the generator (``fake`` when there is none). Real videos found
+    under several generators with the same name and content are one video (`_merge_repeated_reals`).
+    """
+    class_dirs = _without_flow_mirrors(root, _class_dirs(root), log)
+    places = {d: _aigvdet_place(_parts(root, d)[:-1]) for d in class_dirs}
+    by_name: dict[str, set] = defaultdict(set)
+    for _, _, rest in places.values():
+        if rest:
+            by_name[rest[-1]].add(tuple(rest))
+    rows, sets_seen = [], set()
+    for folder in class_dirs:
+        split, sets, rest = places[folder]
+        sets_seen.update(sets)
         generator = REAL
-        if parts[-1].lower() == "1_fake":
-            above = parts[-2] if len(parts) > 1 else ""
-            generator = above if above and above.lower() not in SPLIT_NAMES else "fake"
-        rows += _rows_for(root, class_dir, generator, splits[0] if splits else None, dataset)
-    return _finish(rows, f"{root} (aigvdet layout)", seed)
+        if os.path.basename(folder).lower() == "1_fake":
+            generator = ("/".join(rest) if len(by_name[rest[-1]]) > 1 else rest[-1]) if rest else "fake"
+        dataset = options.dataset or ("/".join(sets) if sets else _dataset_name(root, options))
+        rows += _rows_for(root, folder, generator, split, dataset, options, log)
+    if sets_seen:
+        log.note(f"AIGVDet set folder(s) {', '.join(sorted(sets_seen, key=natural_key))} are read as "
+                 f"datasets (the dataset column), not generators")
+    return _merge_repeated_reals(rows, log)
 
 
-def read_generator_folders(root: str, dataset: str | None = None, seed: int = 0) -> pd.DataFrame:
+def _merge_repeated_reals(rows: list[dict], log: ReadLog) -> list[dict]:
+    """One row per real video that the per-generator layout repeats under every generator.
+
+    "The same" means: same split, same name below ``0_real`` (``video_00000``), and the same
+    content fingerprint. Same name with other content stays two videos.
+    """
+    from benchmark.data.fingerprint import fingerprint_paths
+
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row["label"] == 0:
+            groups[(row["split"], row["video_id"].split("0_real/", 1)[-1])].append(row)
+    repeated = [g for g in groups.values() if len(g) > 1]
+    prints = fingerprint_paths([r["path"] for g in repeated for r in g])
+    dropped: set[str] = set()
+    for group in repeated:
+        by_print: dict[str, list[dict]] = defaultdict(list)
+        for row in group:
+            by_print[prints[row["path"]]].append(row)
+        for same in by_print.values():
+            if len(same) > 1:
+                log.merged.append((same[0]["video_id"], [r["video_id"] for r in same[1:]],
+                                   "the same real video (name and content) under several generators"))
+                dropped.update(r["video_id"] for r in same[1:])
+    return [r for r in rows if r["video_id"] not in dropped]
+
+
+def read_generator_folders(root: str, options: DataOptions, log: ReadLog) -> list[dict]:
     """``{root}/{generator}/*.mp4`` (MMVGM); real-named folders (`is_real_name`) hold real videos."""
-    dataset = dataset or os.path.basename(os.path.abspath(root))
-    rows = []
-    for entry in _subdirs(root):
-        generator = REAL if is_real_name(entry.name) else entry.name
-        rows += _rows_for(root, entry.path, generator, None, dataset)
-    return _finish(rows, f"{root} (generator_folders layout)", seed)
+    dataset, rows = _dataset_name(root, options), []
+    for entry in os.scandir(root):
+        if entry.is_file() and not entry.name.startswith("."):
+            log.skip("a file at the top level (videos belong in a generator or real folder)", entry.path)
+    for entry in subdirs(root):
+        generator = REAL if is_real_name(entry.name, options.real_dirs) else entry.name
+        rows += _rows_for(root, entry.path, generator, None, dataset, options, log)
+    return rows
 
 
-def read_manifest_layout(path: str, dataset: str | None = None, seed: int = 0) -> pd.DataFrame:
-    """A CSV manifest file, or the ``manifest.csv`` in a folder (``dataset`` overrides its column)."""
+def read_manifest_rows(path: str, options: DataOptions, log: ReadLog) -> list[dict]:
+    """A CSV manifest file, or the ``manifest.csv`` in a folder; ``--data-root`` resolves its
+    relative paths (default: the manifest's folder)."""
     if os.path.isdir(path):
         path = os.path.join(path, "manifest.csv")
-    df = load_manifest(path)
-    if dataset:
-        df["dataset"] = dataset
-    return df
+    frame = load_manifest(path, root=options.root)
+    if options.dataset:
+        frame["dataset"] = options.dataset
+    return frame.to_dict("records")
 
 
-def _mapping(obj, origin: str, where: str) -> dict:
-    if not isinstance(obj, dict):
-        raise DataError(f"{origin}: expected a mapping at {where}, got {type(obj).__name__}")
-    return obj
-
-
-def _video_tables(table: dict, compression: str | None, origin: str, where: str) -> list:
-    """[(compression level or None, {video: entry})]; FF++ indexes add a c23/c40/raw level."""
-    first = next(iter(table.values()), None)
-    if not isinstance(first, dict) or "frames" in first or "label" in first:
-        return [(None, table)]
-    if compression is None:
-        return [(level, _mapping(table[level], origin, f"{where}/{level}")) for level in sorted(table)]
-    if compression not in table:
-        raise DataError(f"{origin}: {where} has no compression level '{compression}' (found: "
-                        f"{', '.join(sorted(table))}); pass compression=<level>, or None for all")
-    return [(compression, _mapping(table[compression], origin, f"{where}/{compression}"))]
-
-
-def _frame_folder(frames: list, root: str, origin: str, where: str) -> str:
-    folders = {os.path.dirname(str(f).replace("\\", "/")) for f in frames}
-    if len(folders) != 1:
-        raise DataError(f"{origin}: the frames of {where} lie in {len(folders)} folders "
-                        f"({', '.join(sorted(folders)[:3])} ...); one video = one frame folder")
-    folder = folders.pop()
-    return os.path.normpath(folder if os.path.isabs(folder) else os.path.join(root, folder))
-
-
-def _deepfakebench_rows(data: dict, root: str, compression: str | None, origin: str) -> tuple[list, list]:
-    rows, no_frames = [], []
-    for ds, labels in _mapping(data, origin, "the top level").items():
-        for label_name, splits in _mapping(labels, origin, ds).items():
-            generator = REAL if is_real_name(label_name) else label_name
-            for split_name, table in _mapping(splits, origin, f"{ds}/{label_name}").items():
-                where = f"{ds}/{label_name}/{split_name}"
-                split = SPLIT_NAMES.get(str(split_name).lower())
-                if split is None:
-                    raise DataError(f"{origin}: {where}: '{split_name}' is not a split (train, val, test)")
-                table = _mapping(table, origin, where)
-                for level, videos in _video_tables(table, compression, origin, where):
-                    for name, entry in videos.items():
-                        vid = "/".join(p for p in (ds, label_name, level, name) if p)
-                        frames = entry.get("frames") if isinstance(entry, dict) else None
-                        if not frames:
-                            no_frames.append(vid)
-                            continue
-                        rows.append(dict(video_id=vid, path=_frame_folder(frames, root, origin, vid),
-                                         label=int(generator != REAL), generator=generator, split=split,
-                                         source_id=f"{ds}/{name}", dataset=ds))
-    return rows, no_frames
-
-
-def _one_split_per_video(rows: list[dict], origin: str) -> list[dict]:
-    """DeepfakeBench lists test-only datasets (DFD) under all three splits: keep the test entry."""
-    rank = {"test": 0, "val": 1, "train": 2}
-    best: dict[str, dict] = {}
-    for row in rows:
-        kept = best.get(row["video_id"])
-        if kept is None or rank[row["split"]] < rank[kept["split"]]:
-            best[row["video_id"]] = row
-    if len(best) < len(rows):
-        warnings.warn(f"{origin}: {len(rows) - len(best)} entries repeat a video under another split; "
-                      f"each video is kept once, in its test (else val) split", stacklevel=3)
-    return list(best.values())
-
-
-def read_deepfakebench_json(path: str, dataset: str | None = None, seed: int = 0,
-                            root: str | None = None, compression: str | None = "c23") -> pd.DataFrame:
-    """A DeepfakeBench dataset JSON (``preprocessing/dataset_json/*.json``).
-
-    Accepted: ``{dataset: {label_name: {train|val|test: {video: {"label", "frames": [paths]}}}}}``,
-    with an optional compression level (``c23``, ``c40``, ``raw``) between the split and the videos
-    as in FaceForensics++. Label names with a ``real`` part (``FF-real``, ``CelebDFv1_real``) are
-    real (generator ``real``); any other label name is the generator. The frames of a video must
-    share one folder, which becomes the video's path (all images in it are read, not only those
-    listed). Video ids are ``dataset/label_name/[level/]video``; ``source_id`` is
-    ``dataset/video``. Videos without frames are skipped with a warning.
-
-    Args:
-        path: the JSON file.
-        dataset: overrides the dataset name from the JSON.
-        seed: unused (the JSON has splits); kept for a uniform reader signature.
-        root: folder that relative frame paths start from (DeepfakeBench's ``rgb_dir``); default the
-            JSON's folder.
-        compression: which compression level to read where the JSON has levels; None reads all.
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as error:
-        raise DataError(f"{path}: not a readable DeepfakeBench JSON ({error})") from None
-    root = root or os.path.dirname(os.path.abspath(path))
-    rows, no_frames = _deepfakebench_rows(data, root, compression, str(path))
-    if no_frames:
-        warnings.warn(f"{path}: skipped {len(no_frames)} video(s) listed without frames, e.g. "
-                      f"{no_frames[0]!r}", stacklevel=2)
-    rows = _one_split_per_video(rows, str(path))
-    if dataset:
-        for row in rows:
-            row["dataset"] = dataset
-    return _finish(rows, f"{path} (deepfakebench layout)", seed)
-
-
-LAYOUT_READERS: dict[str, Callable[..., pd.DataFrame]] = {
-    "manifest": read_manifest_layout,
-    "deepfakebench": read_deepfakebench_json,
-    "genconvit": read_genconvit,
-    "aigvdet": read_aigvdet,
-    "generator_folders": read_generator_folders,
-}
+# layout name -> reader(path, options, log) -> raw rows; described by DATASET_LAYOUTS
+LAYOUT_READERS: Registry[Callable[[str, DataOptions, ReadLog], list[dict]]] = Registry(
+    "dataset layout")
+for _name, _reader in (("manifest", read_manifest_rows), ("deepfakebench", read_deepfakebench),
+                       ("genconvit", read_genconvit), ("aigvdet", read_aigvdet),
+                       ("generator_folders", read_generator_folders)):
+    LAYOUT_READERS.register(_name, _reader, DATASET_LAYOUTS[_name])
 
 
 def _has_videos(folder: str) -> bool:
@@ -278,7 +206,7 @@ def _has_videos(folder: str) -> bool:
 
 def _is_genconvit(path: str) -> bool:
     return any(SPLIT_NAMES.get(d.name.lower()) and
-               any(c.name.lower() in ("real", "fake") for c in _subdirs(d.path)) for d in _subdirs(path))
+               any(c.name.lower() in ("real", "fake") for c in subdirs(d.path)) for d in subdirs(path))
 
 
 def _layout_miss(path: str) -> DataError:
@@ -303,7 +231,9 @@ def detect_layout(path: str) -> str:
         ext = os.path.splitext(path)[1].lower()
         if ext in (".csv", ".json"):
             return "manifest" if ext == ".csv" else "deepfakebench"
-        raise DataError(f"{path}: a dataset file must be a .csv manifest or a DeepfakeBench .json index")
+        hint = " (one video is not a dataset)" if ext in VIDEO_EXTS else ""
+        raise DataError(f"{path}: a dataset file must be a .csv manifest or a DeepfakeBench .json "
+                        f"index{hint}")
     if not os.path.isdir(path):
         raise DataError(f"{path}: dataset path not found")
     if os.path.isfile(os.path.join(path, "manifest.csv")):
@@ -312,23 +242,48 @@ def detect_layout(path: str) -> str:
         return "genconvit"
     if _class_dirs(path):
         return "aigvdet"
-    if any(_has_videos(d.path) for d in _subdirs(path)):
+    if any(_has_videos(d.path) for d in subdirs(path)):
         return "generator_folders"
     raise _layout_miss(path)
 
 
+def read_rows(path: str, options: DataOptions, log: ReadLog) -> tuple[str, pd.DataFrame]:
+    """(layout, raw rows) of a dataset: ``split`` may be None, ``source_id`` not yet grouped.
+
+    Raises:
+        DataError: no layout matches, or the layout holds no videos.
+    """
+    path = os.fspath(path)
+    layout = options.layout or detect_layout(path)
+    rows = LAYOUT_READERS.get(layout)(path, options, log)
+    if not rows:
+        raise DataError(f"{path} ({layout} layout): found no videos ({', '.join(VIDEO_EXTS)}), frame "
+                        f"folders or images")
+    frame = pd.DataFrame(rows)
+    return layout, frame[list(REQUIRED_COLUMNS) + [c for c in frame.columns if c not in REQUIRED_COLUMNS]]
+
+
 def read_dataset(path: str, layout: str | None = None, dataset: str | None = None, seed: int = 0,
-                 **options) -> pd.DataFrame:
-    """Reads a dataset in any known layout into a validated manifest.
+                 options: DataOptions | None = None, log: ReadLog | None = None,
+                 **legacy) -> pd.DataFrame:
+    """Reads a dataset in any known layout into a validated manifest with sources and splits.
 
     Args:
         path: a .csv manifest, a DeepfakeBench .json, or a dataset folder.
-        layout: a key of `DATASET_LAYOUTS`; None detects it.
-        dataset: dataset name for the ``dataset`` column (default: the folder or JSON name).
-        seed: seed of `assign_splits` for layouts without splits.
-        **options: passed to the reader (``root``, ``compression`` for DeepfakeBench).
+        layout: a key of `DATASET_LAYOUTS`; None detects it (overrides ``options.layout``).
+        dataset: dataset name for the ``dataset`` column (overrides ``options.dataset``).
+        seed: seed of the split for layouts without splits.
+        options: how to read (`DataOptions`); defaults otherwise.
+        log: collects what was skipped (`ReadLog`); None emits nothing.
+        **legacy: ``root=`` and ``compression=`` as `DataOptions` fields.
     """
-    layout = layout or detect_layout(path)
-    if layout not in LAYOUT_READERS:
-        raise UnknownKeyError("dataset layout", layout, LAYOUT_READERS)
-    return LAYOUT_READERS[layout](os.fspath(path), dataset=dataset, seed=seed, **options)
+    from benchmark.data.sources import finish_manifest
+
+    values = {**(options.to_dict() if options else {}), **legacy}
+    values.update({k: v for k, v in (("layout", layout), ("dataset", dataset)) if v is not None})
+    if values.get("compression", "c23") is None:
+        values["compression"] = "all"
+    options = DataOptions.from_mapping(values, origin="read_dataset")
+    log = log if log is not None else ReadLog()
+    found, rows = read_rows(path, options, log)
+    return finish_manifest(rows, options, seed, f"{path} ({found} layout)", log, layout=found)

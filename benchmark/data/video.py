@@ -18,6 +18,7 @@ the first 8 frames of a file cut after frame 10 succeeds, as it does upstream.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import re
 import threading
@@ -101,14 +102,36 @@ def _read_image(path: str) -> np.ndarray | None:
         return None
 
 
+def frame_files(path: str) -> tuple[str, list[str]]:
+    """(folder, image names in natural order) of a frame folder, frame set or single image.
+
+    A frame set is a path whose last part is a glob pattern (``faces/clip7_*``): the images in its
+    folder that match it, as written by `benchmark.data.scan.group_images`.
+    """
+    if os.path.isdir(path):
+        return path, list_frames(path)
+    folder, name = os.path.split(path)
+    if "*" in name:
+        names = list_frames(folder) if os.path.isdir(folder) else []
+        return folder, [n for n in names if fnmatch.fnmatchcase(n, name)]
+    return folder, [name] if os.path.isfile(path) else []
+
+
+def is_frames(path: str) -> bool:
+    """Whether ``path`` names frames (a folder, a frame set or an image), not a video file."""
+    return os.path.isdir(path) or "*" in os.path.basename(path) or path.lower().endswith(IMAGE_EXTS)
+
+
 class FrameFolder:
-    """A folder of image files, one per frame, read with OpenCV."""
+    """A folder of image files, one per frame (or a frame set or one image), read with OpenCV."""
 
     def __init__(self, path: str):
         self.path = path
-        self.files = list_frames(path)
+        self.folder, self.files = frame_files(path)
         if not self.files:
-            raise VideoDecodeError(path, f"no video stream: folder has no {'/'.join(IMAGE_EXTS)} images")
+            if not os.path.exists(self.folder or "."):
+                raise VideoDecodeError(path, "file not found")
+            raise VideoDecodeError(path, f"no video stream: no {'/'.join(IMAGE_EXTS)} images")
         self.num_frames = len(self.files)
 
     @property
@@ -120,7 +143,7 @@ class FrameFolder:
         """Frames at ``indices`` as uint8 RGB ``[T, H, W, 3]``."""
         frames = []
         for i in _check_indices(self.path, indices, self.num_frames):
-            image = _read_image(os.path.join(self.path, self.files[i]))
+            image = _read_image(os.path.join(self.folder, self.files[i]))
             if image is None:
                 raise VideoDecodeError(self.path, f"undecodable: cannot read image {self.files[i]}")
             if frames and image.shape != frames[0].shape:
@@ -259,7 +282,7 @@ def open_video(path: str) -> FrameFolder | VideoFile:
     """Opens a video file or frame folder for reading.
 
     Args:
-        path: a video file or a folder of frame images.
+        path: a video file, a folder of frame images, a frame set (``folder/clip7_*``) or an image.
 
     Returns:
         An object with ``num_frames``, ``info`` (a `VideoInfo`), ``read(indices)`` and ``close()``.
@@ -268,7 +291,7 @@ def open_video(path: str) -> FrameFolder | VideoFile:
         VideoDecodeError: the path is missing, empty, or holds no decodable video.
     """
     path = str(path)
-    if os.path.isdir(path):
+    if is_frames(path):
         return FrameFolder(path)
     try:
         size = os.path.getsize(path)

@@ -17,13 +17,15 @@ and the same for ``optical.pth`` with ``flow`` in place of ``rgb``.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Optional
 
 import numpy as np
 import torch
+from pydantic import Field
 
 from benchmark.checkpoint import KeyMap
 from benchmark.compat import mmaction_models
+from benchmark.config import DetectorConfig, Section
 from benchmark.detector import Detector
 from benchmark.errors import DataError, RegistryError
 from benchmark.flow import flow_images
@@ -41,6 +43,24 @@ def part_map(branch: str) -> KeyMap:
                            (rf"^backbone\.{re.escape(branch)}\.", "")))
 
 
+class FlowConfig(Section):
+    """Optical flow (`benchmark.flow.build_flow`): RAFT from a local file, else OpenCV."""
+
+    raft_weights: Optional[str] = None
+    raft_iterations: int = Field(20, ge=1)
+    raft_batch_size: int = Field(4, ge=1)
+    device: str = "cpu"
+    opencv: Literal["farneback", "dis"] = "farneback"
+    opencv_params: Optional[dict[str, Any]] = None
+    channel_order: Literal["rgb", "upstream_bgr"] = "rgb"
+    cache_dir: Optional[str] = None
+
+
+class AIGVDetConfig(DetectorConfig):
+    flow: FlowConfig = Field(default_factory=FlowConfig)
+    weights_files: dict[str, str] = Field(default_factory=dict)
+
+
 class AIGVDetDetector(Detector):
     """AIGVDet; the clip score is 0.5·mean P_rgb(frame) + 0.5·mean P_flow(flow image).
 
@@ -54,6 +74,8 @@ class AIGVDetDetector(Detector):
     """
 
     weight_parts: ClassVar[dict[str, KeyMap]] = {"rgb": part_map("rgb"), "flow": part_map("flow")}
+    config_schema: ClassVar[type[DetectorConfig]] = AIGVDetConfig
+    supports_augmentation: ClassVar[bool] = False  # frames and cached flow images must stay aligned
 
     def __init__(self, config: dict[str, Any]):
         _check_config(config)
@@ -61,7 +83,7 @@ class AIGVDetDetector(Detector):
         self.flow_cfg = dict(self.config.get("flow", {}))
         self._flow_reader: FlowClipReader | None = None
 
-    def clip_reader(self, spec=None) -> FlowClipReader:
+    def clip_reader(self, spec=None, train: bool = False) -> FlowClipReader:
         """Reads T frames and the T-1 flow images after them (flow cached per video)."""
         return FlowClipReader(spec or self.spec, self.flow_cfg)
 

@@ -26,10 +26,13 @@ forward pass. ConvNeXt keys are the same in timm 0.6.5 (upstream) and timm 1.0.3
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Optional
+
+from pydantic import Field, field_validator
 
 from benchmark.checkpoint import KeyMap
 from benchmark.compat import mmaction_models
+from benchmark.config import DetectorConfig
 from benchmark.detector import Detector
 from benchmark.errors import RegistryError
 
@@ -51,6 +54,24 @@ VAE_KEYS = KeyMap.prefixes([("encoder.", "backbone.vae.encoder."),
 PARTS = {"ed": ED_KEYS, "vae": VAE_KEYS}
 
 
+class GenConViTConfig(DetectorConfig):
+    face_detector: Optional[dict[str, Any]] = None  # benchmark.faces.build_face_detector
+    max_faces: Optional[int] = Field(None, ge=1)
+    weights_files: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("face_detector")
+    @classmethod
+    def _known_detector(cls, value):
+        from benchmark.errors import VBenchError
+        from benchmark.faces import build_face_detector
+
+        try:
+            build_face_detector(value)  # unknown type or arguments: a clear error now
+        except VBenchError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
 class GenConViTDetector(Detector):
     """GenConViT; clip score = mean over frames and networks of sigmoid(fake logit).
 
@@ -65,6 +86,8 @@ class GenConViTDetector(Detector):
     """
 
     weight_parts: ClassVar[dict[str, KeyMap]] = PARTS
+    config_schema: ClassVar[type[DetectorConfig]] = GenConViTConfig
+    supports_augmentation: ClassVar[bool] = False  # face crops are read by FaceClipReader
     ignore_keys: ClassVar[tuple[str, ...]] = (r"^embedder\.",
                                                r"^(backbone|convnext_backbone)\.patch_embed\.")
 
@@ -82,11 +105,11 @@ class GenConViTDetector(Detector):
         feats, _ = self.model.extract_feat(x[:, None], test_mode=True)  # one view per clip
         return self.model.cls_head.fake_logit(feats)
 
-    def clip_reader(self, spec=None):
+    def clip_reader(self, spec=None, train: bool = False):
         """Face crops (`detectors.genconvit.reader.FaceClipReader`) when the spec asks for them."""
         spec = spec or self.spec
         if not spec.face_crop:
-            return super().clip_reader(spec)
+            return super().clip_reader(spec, train)
         from detectors.genconvit.reader import FaceClipReader
 
         return FaceClipReader(spec, self.config.get("face_detector"), self.config.get("max_faces"))

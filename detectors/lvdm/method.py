@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchmark.defences.config import LVDMConfig
 from benchmark.errors import DefenceConfigError
 from detectors.lvdm import data as lvdm_data
 from detectors.lvdm.rule import check_rule, sweep
@@ -34,6 +35,8 @@ class LVDM:
             with ``categories`` {name: folder}, ``normal`` folder and ``steps``), ``detector``
             (method, config, overrides), ``rule`` (eta, lambda, sweep etas/lambdas, balance), ``seed``.
     """
+
+    config_schema = LVDMConfig
 
     def __init__(self, config: dict[str, Any]):
         self.config = copy.deepcopy(config)

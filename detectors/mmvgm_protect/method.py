@@ -12,6 +12,7 @@ import copy
 from fractions import Fraction
 from typing import Any
 
+from benchmark.defences.config import MMVGMProtectConfig
 from benchmark.errors import DefenceConfigError
 from detectors.mmvgm_protect.protect import ProtectConfig, ProtectResult, protect
 
@@ -38,6 +39,8 @@ class MMVGMProtect:
             `benchmark.generation.targets` plugin), ``protect`` (modes and `ProtectConfig` fields;
             ``eps``/``step_size`` may be fractions), ``images`` (the embedded default's images).
     """
+
+    config_schema = MMVGMProtectConfig
 
     def __init__(self, config: dict[str, Any]):
         self.config = copy.deepcopy(config)
@@ -87,3 +90,4 @@ class MMVGMProtect:
 
     def record(self) -> dict[str, Any]:
         return {"config": self.config, "modes": self.modes}
+

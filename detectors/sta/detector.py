@@ -15,14 +15,31 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from benchmark.checkpoint import KeyMap
 from benchmark.compat import mmaction_models
+from benchmark.config import DetectorConfig, Section, TrainConfig
 from benchmark.detector import Detector
 from benchmark.errors import RegistryError
 from detectors.sta.blending import apply_blending
 
 mmaction_models()  # mmaction2's models (and the import shim) before our backbone registers itself
 from detectors.sta import backbone as _backbone  # noqa: E402,F401  registers StAViT
+
+
+class BlendingConfig(Section):
+    """Video-level Blending: the probability that a real training clip becomes a VB fake."""
+
+    p: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class StATrainConfig(TrainConfig):
+    blending: BlendingConfig = Field(default_factory=BlendingConfig)
+
+
+class StAConfig(DetectorConfig):
+    train: StATrainConfig = Field(default_factory=StATrainConfig)
 
 
 class StADetector(Detector):
@@ -34,6 +51,7 @@ class StADetector(Detector):
     """
 
     key_map: ClassVar[KeyMap] = KeyMap.prefixes([("head.", "cls_head.")])
+    config_schema: ClassVar[type[DetectorConfig]] = StAConfig
 
     def __init__(self, config: dict[str, Any]):
         _check_config(config)

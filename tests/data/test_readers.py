@@ -9,7 +9,8 @@ import pytest
 
 from benchmark.data.manifest import check_no_leakage, save_manifest
 from benchmark.data.readers import (DATASET_LAYOUTS, LAYOUT_READERS, detect_layout, is_real_name,
-                                    read_dataset, read_deepfakebench_json)
+                                    read_dataset)
+from benchmark.data.scan import ReadLog
 from benchmark.errors import DataError, UnknownKeyError
 
 
@@ -70,7 +71,11 @@ def test_aigvdet_without_splits(tmp_path):
         frames(tmp_path, f"0_real/video_{i}")
         frames(tmp_path, f"1_fake/video_{i}")
     df = read_dataset(tmp_path, seed=1)
-    assert set(df["generator"]) == {"real", "fake"} and (df["video_id"] == df["source_id"]).all()
+    assert set(df["generator"]) == {"real", "fake"}
+    # AIGVDet numbers each class folder on its own: names pair nothing unless asked to
+    assert (df["source_id"] == df["video_id"]).all()
+    paired = read_dataset(tmp_path, seed=1, sources="stem")
+    assert (paired["source_id"] == paired["video_id"].str.replace("1_fake", "0_real")).all()
     assert set(df["split"]) == {"train", "val", "test"}
     check_no_leakage(df)
 
@@ -115,8 +120,8 @@ def test_deepfakebench_json(tmp_path):
     assert row.path == str(tmp_path / "FaceForensics++/manipulated_sequences/Deepfakes/c23/frames/001_002")
     assert df.loc["FaceForensics++/FF-real/c23/000", "generator"] == "real"
     with pytest.raises(DataError, match="no compression level 'c40' .found: c23."):
-        read_deepfakebench_json(tmp_path / "FF-DF.json", compression="c40")
-    assert len(read_deepfakebench_json(tmp_path / "FF-DF.json", compression=None)) == 4
+        read_dataset(tmp_path / "FF-DF.json", compression="c40")
+    assert len(read_dataset(tmp_path / "FF-DF.json", compression="all")) == 4
 
 
 def test_deepfakebench_flat_index_repeated_splits_and_root(tmp_path):
@@ -124,12 +129,20 @@ def test_deepfakebench_flat_index_repeated_splits_and_root(tmp_path):
     real = {"label": "CelebDFv1_real", "frames": ["Celeb-DF\\frames\\id0_0000\\0.png"]}  # Windows paths
     index = {"Celeb-DF-v1": {"CelebDFv1_fake": {s: {"id0_id1_0000": entry} for s in ("train", "val", "test")},
                              "CelebDFv1_real": {"train": {}, "val": {}, "test": {"id0_0000": real}}}}
-    (tmp_path / "idx.json").write_text(json.dumps(index))
-    with pytest.warns(UserWarning, match="2 entries repeat a video under another split"):
-        df = read_deepfakebench_json(tmp_path / "idx.json", root="/datasets")
+    (tmp_path / "index" / "idx.json").parent.mkdir()
+    (tmp_path / "index" / "idx.json").write_text(json.dumps(index))
+    touch(tmp_path / "rgb", "Celeb-DF/frames/id0_id1_0000/0.png", "Celeb-DF/frames/id0_0000/0.png")
+    log = ReadLog()
+    df = read_dataset(tmp_path / "index" / "idx.json", root=str(tmp_path / "rgb"), log=log)
+    assert "1 video(s) are listed under several splits" in log.notes[0]
+    assert log.skipped["repeated under another split (kept in its test, else val, split)"][0] == 1
     assert df.set_index("video_id")["split"].to_dict() == {
         "Celeb-DF-v1/CelebDFv1_fake/id0_id1_0000": "test", "Celeb-DF-v1/CelebDFv1_real/id0_0000": "test"}
-    assert set(df["path"]) == {"/datasets/Celeb-DF/frames/id0_id1_0000", "/datasets/Celeb-DF/frames/id0_0000"}
+    assert set(df["path"]) == {str(tmp_path / "rgb/Celeb-DF/frames/id0_id1_0000"),
+                               str(tmp_path / "rgb/Celeb-DF/frames/id0_0000")}
+    with pytest.raises(DataError, match=r"none of the 2 relative frame folders exists under .*index "
+                                        r"\(the JSON folder\); tried .*index/Celeb-DF/frames/id0_.*--data-root"):
+        read_dataset(tmp_path / "index" / "idx.json")
 
 
 def test_deepfakebench_errors(tmp_path):
@@ -147,9 +160,10 @@ def test_deepfakebench_errors(tmp_path):
     with pytest.raises(DataError, match="not a readable DeepfakeBench JSON"):
         read_dataset(path)
     path.write_text(json.dumps({"D": {"D_fake": {"test": {"v": {"label": "D_fake", "frames": []}}}}}))
-    with pytest.warns(UserWarning, match="skipped 1 video"):
-        with pytest.raises(DataError, match="found no videos"):
-            read_dataset(path)
+    log = ReadLog()
+    with pytest.raises(DataError, match="found no videos"):
+        read_dataset(path, log=log)
+    assert log.skipped == {"listed without frames": [1, ["D/D_fake/v"]]}
 
 
 def test_manifest_file_and_folder(tmp_path):

@@ -11,8 +11,6 @@ from protocols import cross_generator
 FAST = {"train.epochs": 1, "train.batch_size": 4}
 
 
-
-
 def _request(tiny_manifest, tmp_path, **kw):
     options = {**FAST, **kw.pop("cfg_options", {})}
     return RunRequest(protocol="cross_generator", method="sta", data=str(tiny_manifest),
@@ -29,12 +27,20 @@ def first_run(tiny_manifest, tmp_path_factory):
 def test_run_writes_every_artifact(first_run):
     _, report = first_run
     run_dir = report.parent
-    for name in ("run.json", "scores.parquet", "metrics.json", "metrics.csv", "run.log", "report.html"):
+    for name in ("run.json", "scores.parquet", "metrics.json", "metrics.csv", "run.log", "report.html",
+                 "manifest.csv"):
         assert (run_dir / name).is_file(), name
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "complete" and info["seed"] == 0
     assert info["versions"]["torch"] and info["git_commit"] and info["manifest_hash"]
     assert info["timings"]["total"] > 0 and info["device"] == "cpu"
+    assert info["code"]["code_version"] == info["key_spec"]["code"]
+    assert info["protocol_version"] == cross_generator.VERSION
+    assert info["cfg_overrides"] == FAST
+    # every trained unit saved its best-on-validation model, listed in run.json
+    assert sorted(info["models"]) == sorted(u["name"] for u in info["units"])
+    for entry in info["models"].values():
+        assert (run_dir / entry["file"]).is_file() and entry["epoch"] == 1
 
 
 def test_scores_and_matrix_cover_every_generator(first_run):
@@ -50,7 +56,8 @@ def test_scores_and_matrix_cover_every_generator(first_run):
     ok = scores[scores["status"] == "ok"]
     assert ok["score"].between(0, 1).all()
     # every number in metrics.json can be recomputed from the score table alone
-    assert cross_generator.metrics(scores)["rows"] == json.loads(json.dumps(results["rows"]))
+    recomputed = cross_generator.metrics(scores, {"mode": "one_vs_all"})["rows"]
+    assert recomputed == json.loads(json.dumps(results["rows"]))
 
 
 def test_broken_video_is_recorded_not_fatal(first_run):
@@ -74,19 +81,76 @@ def test_same_configuration_reuses_scores(first_run, tiny_manifest, monkeypatch)
     assert "reusing stored scores" in (report.parent / "run.log").read_text()
 
 
+def test_changed_code_version_invalidates_reuse(first_run, tiny_manifest, monkeypatch):
+    tmp, report = first_run
+    import benchmark.version
+
+    monkeypatch.setattr(benchmark.version, "code_version", lambda: "0.1.0+othercode000")
+    calls = []
+    monkeypatch.setattr(cross_generator, "score", lambda ctx, unit: calls.append(unit) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # other code: a new run key, nothing reused
+        execute(_request(tiny_manifest, tmp))
+    assert len(calls) == 1
+    # on explicit request the other version's scores are reused, and that is recorded
+    again = execute(_request(tiny_manifest, tmp, reuse_across_versions=True))
+    assert again.parent != report.parent
+    info = json.loads((again.parent / "run.json").read_text())
+    assert info["reused_from"]["run_id"].endswith(report.parent.name)
+    assert "scores reused from" in again.read_text()
+    same = pd.read_parquet(again.parent / "scores.parquet")
+    assert same.equals(pd.read_parquet(report.parent / "scores.parquet"))
+
+
+def test_stored_model_is_evaluated_on_other_data(first_run, tiny_manifest, tmp_path):
+    tmp, report = first_run
+    manifest = pd.read_csv(tiny_manifest)
+    other = manifest[manifest["generator"].isin(["real", "flicker", "oversmooth"])].copy()
+    other["dataset"] = "other"
+    other_csv = tmp_path / "other.csv"
+    other["path"] = [str((tiny_manifest.parent / p).resolve()) if not str(p).startswith("/") else p
+                     for p in other["path"]]
+    other.to_csv(other_csv, index=False)
+    from benchmark.cli import main
+
+    code = main(["run", "--protocol", "cross_generator", "--method", "sta", "--data", str(other_csv),
+                 "--weights", f"{report.parent}:flicker", "--out", str(tmp_path / "runs"),
+                 "--workers", "1", "--no-progress"])
+    assert code == 0
+    run_dir = next((tmp_path / "runs").glob("cross_generator/sta-mini/*"))
+    results = json.loads((run_dir / "metrics.json").read_text())
+    assert results["auc_matrix"]["rows"] == ["flicker"]  # the stored unit keeps its name ...
+    seen = {r["test_set"]: r["seen"] for r in results["rows"]}
+    assert seen == {"flicker": True, "oversmooth": False}  # ... and its training generators
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["weights"]["kind"] == "stored" and info["weights"]["unit"] == "flicker"
+    assert info["models"] == {}  # evaluation only: nothing trained, nothing saved
+
+
 def test_eval_only_with_weights(first_run, tiny_manifest, tmp_path, monkeypatch):
     import torch
 
     from benchmark.detector import build_detector
+    from benchmark.registry import registry
 
     weights = tmp_path / "sta_mini.pth"
-    torch.save({"state_dict": build_detector("sta", "mini").official_state_dict()}, weights)
+    detector = build_detector("sta", registry().get("sta").config("mini", FAST))
+    torch.save({"state_dict": detector.official_state_dict()}, weights)
     monkeypatch.setattr(RunContext, "train", lambda *a, **k: pytest.fail("--weights must not train"))
     report = execute(_request(tiny_manifest, tmp_path, weights=str(weights)))
     results = json.loads((report.parent / "metrics.json").read_text())
     assert results["auc_matrix"]["rows"] == ["weights"]
     assert all(not row["seen"] for row in results["rows"])
     assert json.loads((report.parent / "run.json").read_text())["weights_sha256"]
+
+
+def test_leave_one_out_mode_through_option(tiny_manifest, tmp_path):
+    request = _request(tiny_manifest, tmp_path, options={"mode": "leave_one_out"})
+    from benchmark.preflight import prepare
+
+    ctx = prepare(request)
+    names = [u.name for u in ctx.units]
+    assert names[0].startswith("all-but-") and len(names) == 6
+    assert all(len(u.members["train_generators"]) == 5 for u in ctx.units)
 
 
 def test_train_sets_modes():
@@ -97,8 +161,10 @@ def test_train_sets_modes():
 
 
 def _table(rows):
-    return pd.DataFrame(rows, columns=["video_id", "generator", "label", "split", "score", "status",
-                                       "train_set", "train_generators"])
+    frame = pd.DataFrame(rows, columns=["video_id", "generator", "label", "split", "score", "status",
+                                        "unit", "train_generators"])
+    frame["train_generators"] = [[g] for g in frame["train_generators"]]
+    return frame
 
 
 def test_one_class_test_split_gives_undefined_auc_with_reason():
@@ -106,7 +172,7 @@ def test_one_class_test_split_gives_undefined_auc_with_reason():
     rows = [(f"v{i}", "g1", 1, "test", float(rng.random()), "ok", "g1", "g1") for i in range(5)]
     rows += [(f"r{i}", "real", 0, "val", 0.1, "ok", "g1", "g1") for i in range(3)]
     rows += [(f"f{i}", "g1", 1, "val", 0.9, "ok", "g1", "g1") for i in range(3)]
-    result = cross_generator.metrics(_table(rows))
+    result = cross_generator.metrics(_table(rows), {})
     (row,) = result["rows"]
     assert row["auc"] is None and row["eer"] is None
     assert "only class 'fake'" in row["note"]
@@ -118,6 +184,6 @@ def test_one_class_test_split_gives_undefined_auc_with_reason():
 def test_one_class_validation_gives_no_threshold_with_reason():
     rows = [("r0", "real", 0, "test", 0.2, "ok", "g1", "g1"), ("f0", "g1", 1, "test", 0.8, "ok", "g1", "g1"),
             ("f1", "g1", 1, "val", 0.9, "ok", "g1", "g1")]
-    (row,) = cross_generator.metrics(_table(rows))["rows"]
+    (row,) = cross_generator.metrics(_table(rows), {})["rows"]
     assert row["auc"] == 1.0 and row["acc_at_val"] is None
     assert "no validation threshold" in row["note"]

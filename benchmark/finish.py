@@ -1,0 +1,129 @@
+"""The records of a run: ``run.json`` while it runs and when it ends, the result files, reuse of
+scores computed by other code (``--reuse-across-versions``)."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmark.io import atomic_write_frame, atomic_write_json
+
+log = logging.getLogger("vbench.run")
+
+
+def _record(ctx) -> dict[str, Any]:
+    """The parts of run.json known before any work."""
+    from benchmark.distributed import world
+    from benchmark.preflight import content_key
+    from benchmark.runs import device_info, package_versions
+    from benchmark.version import code_info
+
+    request = ctx.request
+    return {
+        "run_id": ctx.run_id, "protocol": request.protocol, "protocol_version": ctx.protocol.version,
+        "options": ctx.options, "method": request.method, "config": request.config,
+        "config_dict": ctx.config, "cfg_overrides": request.cfg_options,
+        "dataset": ctx.data_name, "data_source": request.data,
+        "manifest_hash": ctx.manifest.attrs.get("hash"), "n_manifest_rows": len(ctx.manifest),
+        "seed": request.seed, "weights": ctx.weights.describe() if ctx.weights else None,
+        "weights_sha256": ctx.weights.digest if ctx.weights else None,
+        "code": code_info(), "git_commit": code_info()["git_commit"],
+        "versions": package_versions(), "device": ctx.device,
+        "device_info": device_info(ctx.device), "world_size": world()[1], "workers": ctx.workers,
+        "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,
+        "content_key": content_key(ctx.key_spec), "key_spec": ctx.key_spec,
+        "command": request.command}
+
+
+def write_running(ctx) -> None:
+    atomic_write_json(ctx.run.info_path, {**_record(ctx), "status": "running",
+                                          "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def find_reusable(ctx) -> dict[str, Any] | None:
+    """A complete run of the same content (everything but the code) in the same ``--out``."""
+    from benchmark.preflight import content_key
+
+    wanted = content_key(ctx.key_spec)
+    for info_path in sorted(ctx.run.dir.parent.glob("*/run.json")):
+        if info_path.parent == ctx.run.dir:
+            continue
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (info.get("status") == "complete" and info.get("content_key") == wanted
+                and (info_path.parent / "scores.parquet").is_file()):
+            return {"run_dir": str(info_path.parent), "run_id": info.get("run_id"),
+                    "code": info.get("code"), "finished": info.get("finished")}
+    return None
+
+
+def adopt_reused(ctx, other: dict[str, Any]):
+    """Copies another code version's scores (and models) into this run; metrics are recomputed."""
+    import pandas as pd
+
+    source = Path(other["run_dir"])
+    log.warning("--reuse-across-versions: reusing the scores of %s, computed by code %s (this code "
+                "is %s); recorded in run.json", other["run_id"], (other.get("code") or {}).get(
+                    "code_version"), ctx.key_spec.get("code"))
+    if (source / "models").is_dir():
+        shutil.copytree(source / "models", ctx.run.dir / "models", dirs_exist_ok=True)
+    return pd.read_parquet(source / "scores.parquet")
+
+
+def finish(ctx, scores, how, start: float) -> Path:
+    """Writes metrics, tables, the manifest and the report, then marks the run complete."""
+    import pandas as pd
+
+    from benchmark.report import RunData, render_report
+
+    run, request = ctx.run, ctx.request
+    results = ctx.protocol.metrics(scores, ctx.options)
+    results["protocol"] = {"name": ctx.protocol.name, "version": ctx.protocol.version}
+    if how != "stored":
+        atomic_write_frame(run.dir / "scores.parquet", scores)
+    atomic_write_json(run.dir / "metrics.json", results)
+    metrics = pd.DataFrame(results["rows"])
+    for column, value in (("method", request.method), ("config", request.config),
+                          ("protocol", request.protocol)):
+        metrics.insert(0, column, value)
+    atomic_write_frame(run.dir / "metrics.csv", metrics)
+    atomic_write_frame(run.dir / "manifest.csv", ctx.manifest)
+    info = _final_info(ctx, scores, results, how, start)
+    paths = render_report([RunData.from_memory(run.dir, info, scores, results)], run.dir,
+                          title=f"vbench: {info['run_id']}")
+    atomic_write_json(run.info_path, info)  # last: "complete" means every file above exists
+    return paths["html"]
+
+
+def _final_info(ctx, scores, results, how, start: float) -> dict[str, Any]:
+    previous = ctx.run.info()
+    info = {**previous, **_record(ctx)}
+    ctx.timings["total"] = round(time.perf_counter() - start, 2)
+    if how == "stored":
+        info["reuse_timings"] = ctx.timings
+    else:
+        info["timings"] = ctx.timings
+    if isinstance(how, dict):
+        info["reused_from"] = how
+    first = scores.drop_duplicates("video_id")
+    info.update(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                n_videos=int(scores["video_id"].nunique()),
+                n_failed=int(first["status"].ne("ok").sum()), summary=results["summary"],
+                models=_models(ctx, previous))
+    info.setdefault("created", info["finished"])
+    return info
+
+
+def _models(ctx, previous: dict[str, Any]) -> dict[str, Any]:
+    from benchmark.weights import stored_models
+
+    if not (ctx.run.dir / "models").is_dir():
+        return previous.get("models", {})
+    return {unit: {"file": f"models/{m.file.name}", "sha256": m.card.get("sha256"),
+                   "epoch": m.card.get("epoch"), "val_auc": m.card.get("val_auc")}
+            for unit, m in stored_models(ctx.run.dir).items()}

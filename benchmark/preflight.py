@@ -1,0 +1,89 @@
+"""Everything `vbench run` can check before it writes anything (`prepare`).
+
+Protocol and options, method and config (closed schema, ``--cfg-options``), device, weights
+(files exist, are readable and not empty; a stored model fits the method and config), ``--out``,
+the data and the protocol's plan. Only when all of them pass does the run directory appear.
+"""
+from __future__ import annotations
+
+import logging
+
+from benchmark.errors import DataError
+
+log = logging.getLogger("vbench.run")
+_SHOW = 5
+
+
+def prepare(request):
+    """Resolves and checks a `benchmark.runner.RunRequest` into a `RunContext` with its plan."""
+    from benchmark.distributed import init_from_env, is_main, main_first
+    from benchmark.datasets import resolve_data
+    from benchmark.registry import registry
+    from benchmark.runner import RunContext, check_out_dir, resolve_device
+    from benchmark.runs import Run, run_key
+    from benchmark.weights import check_compatible, parse_weights
+    from protocols import get_protocol
+
+    protocol = get_protocol(request.protocol)
+    options = protocol.parse_options(request.options)
+    config = registry().get(request.method).config(request.config, request.cfg_options)
+    weights = parse_weights(request.weights) if request.weights else None
+    if weights is not None and weights.stored is not None:
+        check_compatible(weights.stored, request.method, request.config)
+    device = init_from_env(resolve_device(request.device))
+    out = check_out_dir(request.out) if is_main() else request.out
+    with main_first():  # rank 0 builds the embedded corpus once; the others then read it
+        data_name, manifest = resolve_data(request.data, seed=request.seed)
+    check_text_columns(manifest, request.data)
+    key_spec = key_spec_of(request, protocol, options, config, manifest, weights)
+    run = Run(out, protocol.name, request.method, request.config, run_key(key_spec))
+    ctx = RunContext(request, protocol, config, manifest, options, device, weights, run)
+    ctx.key_spec, ctx.data_name = key_spec, data_name
+    ctx.units = protocol.plan(ctx)
+    if not ctx.units:
+        raise DataError(f"protocol {protocol.name}: nothing to do on {request.data} "
+                        f"(the plan has no units)")
+    return ctx
+
+
+def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:
+    """Everything that determines the scores; its hash names the run directory.
+
+    ``content`` is the same without the code version: runs with equal ``content`` differ only
+    in the code that computed them (``--reuse-across-versions`` looks for those).
+    """
+    from benchmark.data.manifest import manifest_hash
+    from benchmark.version import code_version
+
+    manifest.attrs["hash"] = manifest_hash(manifest)
+    content = {"protocol": protocol.name, "protocol_version": protocol.version,
+               "options": options, "method": request.method, "config": config,
+               "data": manifest.attrs["hash"], "seed": request.seed,
+               "weights": weights.digest if weights is not None else None}
+    return {**content, "code": code_version()}
+
+
+def content_key(key_spec: dict) -> str:
+    from benchmark.runs import run_key
+
+    return run_key({k: v for k, v in key_spec.items() if k != "code"})
+
+
+def check_text_columns(manifest, origin: str) -> None:
+    """Names must be valid UTF-8: a file name that is not (undecodable bytes) is refused here,
+    naming it, instead of failing when the score table is written."""
+    for column in ("video_id", "path", "generator", "dataset", "source_id"):
+        bad = [value for value in manifest[column].astype(str)
+               if not _utf8(value)]
+        if bad:
+            shown = ", ".join(repr(v) for v in bad[:_SHOW])
+            raise DataError(f"{origin}: {len(bad)} {column} value(s) are not valid UTF-8 (file "
+                            f"names with undecodable bytes?): {shown}; rename them")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

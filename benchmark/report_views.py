@@ -1,0 +1,134 @@
+"""View models shared by the protocols' report partials: heat maps, sortable metric tables, ROC
+plots. Each returns plain dicts of display strings; the macros in
+``reports/templates/macros.html.j2`` draw them (every value is autoescaped there)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from benchmark.errors import VBenchError
+from benchmark.metrics import ALL_METRICS, METRIC_LABELS, roc_auc, roc_points
+
+SVG = {"left": 40, "top": 12, "size": 240, "width": 300, "height": 300}
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf", "#7f7f7f", "#bcbd22")
+LOWER_IS_BETTER = {m.key for m in ALL_METRICS if not m.higher_is_better}
+TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator")
+LABELS = {**METRIC_LABELS, "train_set": "train set", "test_set": "test set", "n_videos": "videos",
+          "n_real": "real", "n_fake": "fake", "n_failed": "failed", "val_threshold": "val threshold"}
+CLEAN = ("", "none", "clean")  # perturbation values that mean "the clean video"
+# Diverging colour scale around chance (0.5): purple below, white at chance, green above.
+SCALE = ((0.0, (118, 42, 131)), (0.5, (247, 247, 247)), (1.0, (27, 120, 55)))
+
+
+def number(value: Any) -> float | None:
+    """A finite float, or None for None/NaN/non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    value = number(value)
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def colour(value: float) -> str:
+    """The scale's colour at ``value`` in [0, 1] (linear between the stops)."""
+    value = min(max(value, 0.0), 1.0)
+    for (x0, c0), (x1, c1) in zip(SCALE, SCALE[1:]):
+        if value <= x1:
+            t = (value - x0) / (x1 - x0)
+            rgb = [round(a + t * (b - a)) for a, b in zip(c0, c1)]
+            return "#%02x%02x%02x" % tuple(rgb)
+    return "#%02x%02x%02x" % SCALE[-1][1]
+
+
+def legend() -> dict[str, Any]:
+    """The colour bar under a heat map: a CSS gradient and its tick labels."""
+    stops = ", ".join(f"{colour(x)} {x * 100:.0f}%" for x in np.linspace(0, 1, 11))
+    return {"gradient": f"linear-gradient(to right, {stops})",
+            "ticks": ["0", "0.25", "0.5 (chance)", "0.75", "1"]}
+
+
+def heatmap(matrix: Mapping[str, Any], seen: Mapping[tuple, bool], notes: Mapping[tuple, str],
+            row_label: str, col_label: str, metric: str = "AUC") -> dict[str, Any]:
+    """A matrix ``{rows, cols, values}`` as coloured cells with hover text and a legend."""
+    lines = []
+    for r, values in zip(matrix["rows"], matrix["values"]):
+        cells = []
+        for c, v in zip(matrix["cols"], values):
+            value, where = number(v), f"{row_label} {r} → {col_label} {c}"
+            if value is None:
+                reason = notes.get((r, c)) or f"no {metric} stored for this pair"
+                cells.append({"text": "n/a", "title": f"{where}: {reason}", "style": "",
+                              "na": True, "seen": bool(seen.get((r, c)))})
+                continue
+            text_colour = "#fff" if abs(value - 0.5) > 0.3 else "#111"
+            cells.append({"text": f"{value:.3f}", "title": f"{where}: {metric} {value:.4f}",
+                          "style": f"background-color: {colour(value)}; color: {text_colour}",
+                          "na": False, "seen": bool(seen.get((r, c)))})
+        lines.append({"label": r, "cells": cells})
+    return {"cols": list(matrix["cols"]), "lines": lines, "legend": legend(), "metric": metric,
+            "row_label": row_label, "col_label": col_label}
+
+
+def cell(value: Any, digits: int = 3) -> dict[str, str]:
+    """Display text plus the raw value the sortable table sorts by ("" = missing, sorts last)."""
+    if isinstance(value, str):
+        return {"text": value, "sort": value}
+    if isinstance(value, (bool, np.bool_)):
+        return {"text": "yes" if value else "no", "sort": str(int(value))}
+    num = number(value)
+    return {"text": fmt(num, digits), "sort": "" if num is None else repr(num)}
+
+
+def metric_table(rows: list[Mapping[str, Any]], keys: Iterable[str]) -> dict[str, Any]:
+    """Rows of metric dicts as a sortable table; headers know which direction is better."""
+    keys = [k for k in keys if any(k in row for row in rows)] if rows else list(keys)
+    headers = [{"label": LABELS.get(k, k), "text": k in TEXT_KEYS,
+                "better": "text" if k in TEXT_KEYS else ("low" if k in LOWER_IS_BETTER else "high")}
+               for k in keys]
+    body = [[cell("" if row.get(k) is None and k in TEXT_KEYS else row.get(k),
+                  0 if k.startswith("n_") else 3) for k in keys] for row in rows]
+    return {"headers": headers, "rows": body}
+
+
+def clean_test_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scored test rows of clean videos (validation rows and perturbed copies are left out)."""
+    keep = scores["status"] == "ok"
+    if "split" in scores.columns:
+        keep &= scores["split"].isna() | (scores["split"] == "test")
+    if "perturbation" in scores.columns:
+        keep &= scores["perturbation"].isna() | scores["perturbation"].astype(str).str.lower().isin(CLEAN)
+    return scores[keep]
+
+
+def _curve(real: pd.DataFrame, fakes: pd.DataFrame, label: str, color: str) -> dict[str, Any]:
+    labels = np.r_[np.zeros(len(real)), np.ones(len(fakes))]
+    values = np.r_[real["score"].to_numpy(float), fakes["score"].to_numpy(float)]
+    view: dict[str, Any] = {"label": label, "color": color, "n_fake": len(fakes)}
+    try:
+        fpr, tpr, _ = roc_points(labels, values)
+    except VBenchError as err:  # one class, or bad stored scores: say so in place of the curve
+        return {**view, "error": str(err)}
+    x = SVG["left"] + fpr * SVG["size"]
+    y = SVG["top"] + (1.0 - tpr) * SVG["size"]
+    return {**view, "points": " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y)),
+            "auc": roc_auc(labels, values), "error": ""}
+
+
+def roc_plots(scores: pd.DataFrame, group: str, title: str) -> list[dict[str, Any]]:
+    """Per value of ``group``: one ROC curve per generator (its fakes vs the real test videos)."""
+    scores = clean_test_scores(scores)
+    plots = []
+    for name, part in scores.groupby(scores[group].astype(str), sort=True):
+        real = part[part["label"] == 0]
+        fakes = part[part["label"] == 1].groupby(part["generator"].astype(str), sort=True)
+        curves = [_curve(real, frame, gen, PALETTE[i % len(PALETTE)])
+                  for i, (gen, frame) in enumerate(fakes)]
+        plots.append({"title": title, "name": name, "n_real": len(real), "curves": curves})
+    return plots
