@@ -151,7 +151,8 @@ def read_upstream_pred_x0(path: str | Path, steps: int = 50,
 
     MagicTime's modified pipeline stacks, per video, one ``[C, T, h, w]`` latent per step, and
     ``inference_magictime.py`` stacks the videos: ``[N, S, C, T, h, w]`` (S = 50 DDIM steps; index 0
-    the first, noisiest step). A list of per-video ``[S, C, T, h, w]`` tensors is accepted too.
+    the first, noisiest step). A list of videos, each ``[S, C, T, h, w]`` or a list of per-step
+    ``[C, T, h, w]`` tensors (before stacking), is accepted too.
 
     Raises:
         TrajectoryError: naming the file, the video and the step that do not match.
@@ -166,16 +167,16 @@ def read_upstream_pred_x0(path: str | Path, steps: int = 50,
     if videos is None:
         raise TrajectoryError(f"x̂0 file {path}: expected a tensor [N, S, C, T, h, w] or a list of "
                               f"[S, C, T, h, w], got {getattr(data, 'shape', type(data).__name__)}")
-    want = tuple(shape) if shape is not None else tuple(videos[0].shape[1:])
+    want = tuple(shape) if shape is not None else tuple(videos[0][0].shape)
     for v, video in enumerate(videos):
-        if video.ndim != 5 or video.shape[0] != steps:
-            raise TrajectoryError(f"x̂0 file {path}: video {v} has {video.shape[0]} steps "
-                                  f"{tuple(video.shape)}, expected {steps} steps of {want}")
-        for s in range(steps):
-            if tuple(video[s].shape) != want:
+        if len(video) != steps:
+            raise TrajectoryError(f"x̂0 file {path}: video {v} has {len(video)} steps, expected "
+                                  f"{steps} steps of {want}")
+        for s, x0 in enumerate(video):
+            if tuple(x0.shape) != want:
                 raise TrajectoryError(f"x̂0 file {path}: video {v} step {s} has shape "
-                                      f"{tuple(video[s].shape)}, expected {want}")
-    return torch.stack([torch.as_tensor(v) for v in videos])  # [N, S, C, T, h, w]
+                                      f"{tuple(x0.shape)}, expected {want}")
+    return torch.stack([torch.stack(list(v)) for v in videos])  # [N, S, C, T, h, w]
 
 
 def upstream_x0_folders(root: str | Path, steps: int = 50, category: str | None = None):
