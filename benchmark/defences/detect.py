@@ -48,3 +48,16 @@ def clip_scores_of(detector, clips) -> np.ndarray:
     index = torch.cat([torch.full((len(p),), i) for i, p in enumerate(pieces)])
     scores = detector.clip_scores(torch.cat(pieces))
     return detector.aggregate(scores, index, len(pieces)).cpu().numpy()
+
+
+def write_frame_folder(clip: np.ndarray, folder) -> str:
+    """Writes a uint8 clip ``[3, T, H, W]`` as lossless PNG frames (a frame folder any
+    `benchmark.data` reader opens); returns the folder."""
+    import os
+
+    import cv2
+
+    os.makedirs(folder, exist_ok=True)
+    for t, frame in enumerate(clip.transpose(1, 2, 3, 0)):  # [H, W, 3] RGB
+        cv2.imwrite(os.path.join(folder, f"{t:04d}.png"), np.ascontiguousarray(frame[..., ::-1]))
+    return str(folder)

@@ -18,7 +18,6 @@ cached under ``$VBENCH_CACHE/defences`` keyed by the recipe and this file's code
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -144,22 +143,10 @@ def _fit(params, loss_fn, recipe: EmbeddedRecipe, total: int, steps: int, salt: 
         optim.step()
 
 
-@contextlib.contextmanager
-def single_thread():
-    """One intra-op thread while tiny models train: as fast on these sizes, the result does not
-    depend on the machine's thread count, and OpenMP threads do not spin on a busy machine
-    (measured: 2 threads burnt 12x the CPU time of 1 on a loaded 2-core host)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def train_embedded(recipe: EmbeddedRecipe) -> EmbeddedI2V:
     """Trains the three parts on views of the photographs (seeded; seconds on two cores)."""
     from benchmark.data.corpus_render import PHOTOS
+    from benchmark.defences.runtime import single_thread
     from benchmark.generation.stills import sample_stills
 
     torch.manual_seed(recipe.seed)

@@ -147,8 +147,7 @@ def materialize_steps(videos: pd.DataFrame, folder: str | Path, steps: int) -> p
     Raises:
         TrajectoryError: a stored file with other steps or shapes than the first one's.
     """
-    import cv2
-
+    from benchmark.defences.detect import write_frame_folder
     from benchmark.generation.x0 import load_trajectory
 
     folder, rows, shape = Path(folder), [], None
@@ -156,11 +155,8 @@ def materialize_steps(videos: pd.DataFrame, folder: str | Path, steps: int) -> p
         clips, _ = load_trajectory(video.path, steps=steps, shape=shape)
         shape = clips.shape[1:]
         for step, clip in enumerate(clips):                  # clip: [3, T, H, W]
-            out = folder / f"step_{step:03d}" / video.video_id
-            out.mkdir(parents=True, exist_ok=True)
-            for t, frame in enumerate(clip.transpose(1, 2, 3, 0)):
-                cv2.imwrite(str(out / f"{t:04d}.png"), np.ascontiguousarray(frame[..., ::-1]))
-            rows.append({**video._asdict(), "step": step, "clip_path": str(out)})
+            out = write_frame_folder(clip, folder / f"step_{step:03d}" / video.video_id)
+            rows.append({**video._asdict(), "step": step, "clip_path": out})
     return pd.DataFrame(rows)
 
 
