@@ -62,8 +62,16 @@ def _conditioning(target, images: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def protection_setup(defence, count: int = 0, seed: int = 0, detector: str = "mmvgm_mae:mini",
-                     ) -> ProtectionSetup:
-    """Images, targets, clean videos and the trained detector for one run (see module docstring)."""
+                     detector_clips: int = 60, detector_epochs: int = 20) -> ProtectionSetup:
+    """Images, targets, clean videos and the trained detector for one run (see module docstring).
+
+    Args:
+        defence: an `MMVGMProtect`.
+        count: images to protect (0: the config's ``images.count``).
+        seed: seeds generation and the detector.
+        detector: ``method:config`` of the pipeline's detector.
+        detector_clips, detector_epochs: its training clips per class and epochs.
+    """
     from benchmark.defences.images import match_size, prepare_images, rgb_array, to_tensor
     from benchmark.defences.video_detector import train_video_detector
     from benchmark.generation.stills import evaluation_stills
@@ -75,7 +83,8 @@ def protection_setup(defence, count: int = 0, seed: int = 0, detector: str = "mm
     photo = evaluation_stills(len(stills) + 16)[cfg["target_photo"]]
     references, resized = match_size(to_tensor(rgb_array(photo, cfg["target_photo"]))[None], images)
     method, _, config = detector.partition(":")
-    trained = train_video_detector(target, method, config or "mini", seed=seed)
+    trained = train_video_detector(target, method, config or "mini", detector_clips,
+                                   detector_epochs, seed)
     setup = ProtectionSetup(defence, list(stills), images, references, trained, seed,
                             {"attacked": target})
     if defence.transfer_target() is not None:
