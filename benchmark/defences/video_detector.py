@@ -81,6 +81,8 @@ def _manifest(real: np.ndarray, fake: np.ndarray, folder: Path, seed: int) -> pd
 def train_video_detector(target, method: str = "mmvgm_mae", config: str = "mini",
                          count: int = 60, epochs: int = 20, seed: int = 0) -> VideoDetector:
     """Trains the pipeline's detector on ``count`` real and ``count`` generated clips."""
+    from mmengine.runner import set_random_seed
+
     from benchmark.detector import build_detector
     from benchmark.inference import predict_videos
     from benchmark.metrics import choose_threshold, roc_auc
@@ -90,6 +92,7 @@ def train_video_detector(target, method: str = "mmvgm_mae", config: str = "mini"
     real, fake = _clips(target, count, seed)
     cfg = registry().get(method).config(config, detector_overrides(real.shape[3], real.shape[2],
                                                                    epochs))
+    set_random_seed(seed)  # as the runner's make_detector: the start state is seeded
     detector = build_detector(method, cfg)
     with tempfile.TemporaryDirectory(prefix="vbench-protect-det-") as tmp:
         rows = _manifest(real, fake, Path(tmp), seed)

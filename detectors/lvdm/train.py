@@ -97,10 +97,14 @@ def train_step_detectors(steps: pd.DataFrame, categories: list[str], num_steps: 
         cfg: the detector config (`detector_config`).
         threshold: a fixed flag threshold, or ``"val"`` (chosen on each detector's validation split).
     """
-    from benchmark.detector import build_detector
-    from benchmark.training import train_config, train_detector
+    from mmengine.runner import set_random_seed
 
+    from benchmark.detector import build_detector
+    from benchmark.training import _init_weights_quietly, train_config, train_detector
+
+    set_random_seed(seed)  # the start state must not depend on what ran before in this process
     detector = build_detector(cfg["method"], cfg)
+    _init_weights_quietly(detector.model)  # once, seeded; train_detector's call then leaves it be
     initial = copy.deepcopy(detector.model.state_dict())
     trained = {}
     for category in categories:

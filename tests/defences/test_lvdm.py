@@ -133,3 +133,24 @@ def test_the_guard_stops_the_bank_pipeline_early_with_its_reason(pipe):
     output, decision = guarded_generate(pipeline, calm, prompt_ids=[0], num_inference_steps=4)
     assert output.frames.shape == (1, 3, 4, 16, 16) and not decision.stopped
     assert decision.flags == [[False]] * 3  # only the first eta steps are inspected
+
+
+def test_step_detectors_train_deterministically_and_score_every_test_video(tmp_path):
+    from detectors.lvdm.train import detector_config, step_scores, train_step_detectors
+
+    videos = generate_trajectories(TINY, tmp_path / "x0")
+    steps = materialize_steps(videos, tmp_path / "steps", 4)
+    cfg = detector_config({"method": "mmvgm_mae", "config": "mini", "overrides": {
+        "input.size": 16, "input.frames": 4, "model.backbone.config.image_size": 16,
+        "model.backbone.config.num_frames": 4, "model.backbone.config.patch_size": 8,
+        "train.epochs": 1}})
+    first = train_step_detectors(steps, ["standin_a"], 2, cfg)
+    torch.rand(100)  # other work in between must not change the result
+    again = train_step_detectors(steps, ["standin_a"], 2, cfg)
+    for key in (("standin_a", 0), ("standin_a", 1)):  # the second starts from the shared init
+        a, b = first[key].state_dict, again[key].state_dict
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    scores = step_scores(steps[steps["step"] == 0], first, cfg)
+    test = videos[videos["split"] == "test"]
+    assert sorted(scores["video_id"]) == sorted(test["video_id"])
+    assert scores["score_standin_a"].between(0, 1).all() and scores["flag"].dtype == bool
