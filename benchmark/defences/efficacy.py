@@ -16,7 +16,8 @@ generated from that image) and the protocol's own: imperceptibility (``psnr``, `
 image's embedding / noise-free latent to the clean image's and to the target image's), video
 departure from the clean image's video (``video_psnr``, ``video_ssim``, ``video_mae``), temporal
 consistency (``tc_clean``, ``tc_protected``), the same departure for the degradation alone on the
-clean image (``baseline_video_ssim``), the detector's decision (``flagged``, ``clean_score``) and an
+clean image (``baseline_video_ssim``), the detector's decision (``flagged``, ``clean_score``, and
+its AUC on its own held-out clips, ``detector_test_auc``) and an
 example strip (``thumb``, base64 PNG, for the first images). `protection_metrics` summarises it.
 A ``random`` setting (random ±eps signs) is the control: same budget, no optimisation.
 """
@@ -202,7 +203,8 @@ def _frame(setup, setting, record, perceptual, base, effects, baseline, model, k
         "image": setup.names, "model": model,
         "perceptual_name": perceptual.name if record.get("perceptual") is None else record["perceptual"],
         "baseline_video_ssim": baseline, "flagged": effects["score"] >= setup.detector.threshold,
-        "detector_threshold": setup.detector.threshold, "thumb": thumbs})
+        "detector_threshold": setup.detector.threshold,
+        "detector_test_auc": setup.detector.info.get("test_auc", np.nan), "thumb": thumbs})
     for key in MEASURES:
         if key in base:
             frame[key] = base[key]
@@ -259,6 +261,7 @@ def protection_metrics(table: pd.DataFrame) -> dict[str, Any]:
     for key, part in table.groupby(GROUP, sort=False):
         row = dict(zip(GROUP, key))
         row.update({"n_images": len(part), "flagged_rate": float(part["flagged"].mean()),
+                    "detector_test_auc": float(part["detector_test_auc"].iloc[0]),
                     "clean_flagged_rate": float((part["clean_score"] >= part["detector_threshold"])
                                                 .mean()),
                     **{m: _mean(part, m) for m in MEASURES}})
@@ -291,6 +294,7 @@ def _protection_summary(frame: pd.DataFrame) -> dict[str, Any]:
         "transfer_departure_random": _mean(plain[(plain["model"] == "transfer")
                                                  & (plain["mode"] == "random")], "video_departure"),
         "degraded_departure_beyond_degradation": _mean(degraded, "departure_beyond_degradation"),
+        "detector_test_auc": _mean(attacked, "detector_test_auc"),
     }
 
 
