@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="vbench_runs", help="run store directory")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                     help="a protocol option (repeatable); `vbench ls protocols` lists them")
+                     help="a protocol option (repeatable; `vbench ls protocols` lists them) or a "
+                          "data option (compression=c23|c40|raw|all, pairing=FILE.csv, "
+                          "sources=auto|stem|video, images=auto|each, dataset=NAME)")
     run.add_argument("--mode", help="shorthand for --option mode=VALUE (cross_generator: "
                                     "one_vs_all or leave_one_out)")
     run.add_argument("--workers", type=int, default=None,
@@ -52,19 +54,48 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override config entries, e.g. train.epochs=2 train.optimizer.lr=1e-4")
+    run.add_argument("--canonicalize", metavar="RECIPE",
+                     help="re-encode every video with one recipe before scoring (a name such as "
+                          "h264-crf23-224p25 or codec=libx264,crf=23,width=224,height=224,fps=25)")
+    run.add_argument("--real-floor", action="store_true",
+                     help="add a control unit: the detector trained on two disjoint halves of the "
+                          "real videos; its AUC between them should be near 0.5")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check everything, print what the run would do on which videos, write "
+                          "the manifest it would use (./<data>.manifest.csv) and stop")
+    run.add_argument("--max-failed-share", type=float, default=0.05, metavar="FRACTION",
+                     help="exit 3 (after writing the results) when more than this share of the "
+                          "videos cannot be decoded (default 0.05)")
+    from benchmark.data.inspect import add_data_arguments
+
+    add_data_arguments(run, option_flag=None)  # --layout, --data-root, --real-dirs, --split
     ls = sub.add_parser("ls", help="list methods, protocols or datasets")
     ls.add_argument("what", choices=("methods", "protocols", "datasets"))
     report = sub.add_parser("report", help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
+    compare = sub.add_parser("compare", help="paired comparison of runs on the videos they share")
+    compare.add_argument("runs", nargs="+", help="two or more run directories")
+    compare.add_argument("--out", default="vbench_compare", help="output directory")
+    compare.add_argument("--intersect", action="store_true",
+                         help="compare runs over different data on the videos they share")
+    regress = sub.add_parser("regress", help="compare runs with stored baselines; exit 1 on a "
+                                             "regression (the CI gate)")
+    regress.add_argument("runs", nargs="+", help="run directories")
+    regress.add_argument("--baseline", required=True,
+                         help="a baseline file, or a folder holding <protocol>/<method>-<config>.json")
+    regress.add_argument("--write-baseline", action="store_true",
+                         help="create or update the baseline from the runs instead of checking")
+    regress.add_argument("--out", default="vbench_regress", help="where verdict.json/.md go")
     from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
     add_data_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 done, 2 bad input or an unusable environment (one ``vbench: error:`` line),
-    130 interrupted."""
+    """Exit codes: 0 done; 2 bad input or an unusable environment (one ``vbench: error:`` line,
+    nothing run); 3 the run finished but more than ``--max-failed-share`` of its videos could not
+    be decoded (listed); 130 interrupted."""
     from benchmark.errors import VBenchError
 
     args = _parser().parse_args(argv)
@@ -72,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
-        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report}[args.command])(args)
+        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report,
+                                                     "compare": _compare, "regress": _regress}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2
@@ -92,7 +124,10 @@ def _run(args) -> int:
     from benchmark.runner import RunRequest, execute
     from benchmark.tables import print_run
 
-    options = _key_values(args.option, "--option", parse=str)
+    from benchmark.data.inspect import options_from_args, split_option_pairs
+
+    data_pairs, protocol_items = split_option_pairs(args.option)
+    options = _key_values(protocol_items, "--option", parse=str)
     if args.mode:
         options["mode"] = args.mode
     request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
@@ -101,7 +136,14 @@ def _run(args) -> int:
                          progress=not args.no_progress, force=args.force,
                          cfg_options=_key_values(args.cfg_options, "--cfg-options"),
                          reuse_across_versions=args.reuse_across_versions,
+                         data_options=options_from_args(args, extra=data_pairs),
+                         max_failed_share=args.max_failed_share,
+                         canonicalize=args.canonicalize, real_floor=args.real_floor,
                          command="vbench " + " ".join(args.argv))
+    if args.dry_run:
+        from benchmark.dryrun import dry_run
+
+        return dry_run(request)
     from benchmark.distributed import shutdown
 
     try:
@@ -110,10 +152,28 @@ def _run(args) -> int:
         shutdown(barrier=False)  # the other ranks may never reach a barrier
         raise
     shutdown()
-    if report is not None:  # None on torchrun ranks > 0: rank 0 prints
-        print_run(report.parent)
-        print(report)
-    return 0
+    if report is None:  # torchrun ranks > 0: rank 0 prints
+        return 0
+    print_run(report.parent)
+    print(report)
+    return _failure_code(report.parent, request.max_failed_share)
+
+
+def _failure_code(run_dir: Path, share: float) -> int:
+    """3 when more than ``share`` of the videos could not be decoded (listed on stderr), else 0."""
+    import json
+
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    total, failed = info.get("n_videos", 0), info.get("failures", [])
+    if not total or len(failed) / total <= share:
+        return 0
+    print(f"vbench: {len(failed)} of {total} videos could not be decoded (more than "
+          f"{share:.0%}); the results are written but cover only the others:", file=sys.stderr)
+    for item in failed[:20]:
+        print(f"  {item['video_id']}: {item['error']}", file=sys.stderr)
+    if len(failed) > 20:
+        print(f"  ... and {len(failed) - 20} more (see {run_dir / 'report.html'})", file=sys.stderr)
+    return 3
 
 
 def _key_values(items: list[str], flag: str, parse=None) -> dict:
@@ -162,20 +222,65 @@ def _ls(args) -> int:
 
 
 def _report(args) -> int:
-    from benchmark.errors import VBenchError
-    from benchmark.report import load_run, render_report
+    from benchmark.report import render_report
 
-    runs = []
-    for path in args.runs:
-        if not (Path(path) / "run.json").is_file():
-            raise VBenchError(f"{path}: not a run directory (no run.json)")
-        runs.append(load_run(Path(path)))
+    runs = _load_runs(args.runs)
     paths = render_report(runs, Path(args.out))
     for kind, path in paths.items():
         if kind != "html":
             print(path)
     print(paths["html"])
     return 0
+
+
+def _load_runs(paths: list[str]):
+    from benchmark.errors import VBenchError
+    from benchmark.report import load_run
+
+    runs = []
+    for path in paths:
+        if not (Path(path) / "run.json").is_file():
+            raise VBenchError(f"{path}: not a run directory (no run.json)")
+        runs.append(load_run(Path(path)))
+    return runs
+
+
+def _compare(args) -> int:
+    from benchmark.compare import compare_runs
+    from benchmark.compare_report import render_comparison
+
+    runs = _load_runs(args.runs)
+    paths = render_comparison(compare_runs(runs, intersect=args.intersect), runs, args.out)
+    print(paths["md"])
+    print(paths["json"])
+    print(paths["html"])
+    return 0
+
+
+def _regress(args) -> int:
+    """0 when no run regressed, 1 when one did (2: bad input, from `main`)."""
+    from benchmark import regress
+    from benchmark.io import atomic_write_json
+
+    runs = _load_runs(args.runs)
+    root = Path(args.baseline)
+    as_file = root.suffix == ".json"
+    if args.write_baseline:
+        groups: dict[Path, list] = {}
+        for run in runs:
+            groups.setdefault(root if as_file else regress.baseline_path(root, run), []).append(run)
+        for path, members in groups.items():
+            atomic_write_json(path, regress.make_baseline(members))
+            print(f"wrote {path} from {len(members)} run(s)")
+        return 0
+    verdicts = []
+    for run in runs:
+        path = root if as_file else regress.baseline_path(root, run)
+        verdicts.append(regress.check(run, regress.load_baseline(path), str(path)))
+    json_path, md_path = regress.write_outputs(verdicts, Path(args.out))
+    print(md_path.read_text(encoding="utf-8"))
+    print(json_path)
+    return 1 if any(v["regressions"] for v in verdicts) else 0
 
 
 if __name__ == "__main__":

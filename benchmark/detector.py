@@ -71,6 +71,16 @@ class Detector:
         self.model.to(device)
         return self
 
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        """Shape of one clip as its `clip_reader` delivers it to `clip_scores`, ``(3, T, H, W)``.
+
+        The input spec's shape unless the reader adds frames (AIGVDet's flow images) or cuts
+        clips differently (GenConViT's one-frame face clips); cost and golden tests build their
+        clips from it.
+        """
+        return self.spec.clip_shape
+
     # -- weights ---------------------------------------------------------------------------------
     def load_weights(self, path: str | Path | Mapping[str, str | Path],
                      sha256: str | Mapping[str, str] | None = None) -> LoadSummary:

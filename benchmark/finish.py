@@ -27,12 +27,17 @@ def _record(ctx) -> dict[str, Any]:
         "options": ctx.options, "method": request.method, "config": request.config,
         "config_dict": ctx.config, "cfg_overrides": request.cfg_options,
         "dataset": ctx.data_name, "data_source": request.data,
+        "data_options": ctx.data.options.to_dict() if ctx.data is not None else None,
+        "data_layout": ctx.data.layout if ctx.data is not None else None,
+        "data_grouping": ctx.data.log.grouping if ctx.data is not None else None,
+        "data_splitting": ctx.data.log.splitting if ctx.data is not None else None,
         "manifest_hash": ctx.manifest.attrs.get("hash"), "n_manifest_rows": len(ctx.manifest),
         "seed": request.seed, "weights": ctx.weights.describe() if ctx.weights else None,
         "weights_sha256": ctx.weights.digest if ctx.weights else None,
         "code": code_info(), "git_commit": code_info()["git_commit"],
         "versions": package_versions(), "device": ctx.device,
         "device_info": device_info(ctx.device), "world_size": world()[1], "workers": ctx.workers,
+        "canonicalize": ctx.canonical, "real_floor": request.real_floor,
         "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,
         "content_key": content_key(ctx.key_spec), "key_spec": ctx.key_spec,
         "command": request.command}
@@ -79,11 +84,19 @@ def finish(ctx, scores, how, start: float) -> Path:
     """Writes metrics, tables, the manifest and the report, then marks the run complete."""
     import pandas as pd
 
+    from benchmark.data.manifest import save_manifest
     from benchmark.report import RunData, render_report
 
+    from benchmark.controls import protocol_scores, real_floor_metrics, shortcut_summary
+
     run, request = ctx.run, ctx.request
-    results = ctx.protocol.metrics(scores, ctx.options)
+    results = ctx.protocol.metrics(protocol_scores(scores), ctx.options)
     results["protocol"] = {"name": ctx.protocol.name, "version": ctx.protocol.version}
+    results["controls"] = {"real_vs_real": real_floor_metrics(scores)}
+    shortcuts = _stored_json(run.dir / "shortcuts.json") if how == "stored" else None
+    if shortcuts is None:
+        shortcuts = shortcut_summary(ctx.manifest, seed=request.seed)
+        atomic_write_json(run.dir / "shortcuts.json", shortcuts)
     if how != "stored":
         atomic_write_frame(run.dir / "scores.parquet", scores)
     atomic_write_json(run.dir / "metrics.json", results)
@@ -92,12 +105,19 @@ def finish(ctx, scores, how, start: float) -> Path:
                           ("protocol", request.protocol)):
         metrics.insert(0, column, value)
     atomic_write_frame(run.dir / "metrics.csv", metrics)
-    atomic_write_frame(run.dir / "manifest.csv", ctx.manifest)
+    save_manifest(ctx.manifest, run.dir / "manifest.csv")
     info = _final_info(ctx, scores, results, how, start)
-    paths = render_report([RunData.from_memory(run.dir, info, scores, results)], run.dir,
-                          title=f"vbench: {info['run_id']}")
+    paths = render_report([RunData.from_memory(run.dir, info, scores, results, shortcuts)],
+                          run.dir, title=f"vbench: {info['run_id']}")
     atomic_write_json(run.info_path, info)  # last: "complete" means every file above exists
     return paths["html"]
+
+
+def _stored_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _final_info(ctx, scores, results, how, start: float) -> dict[str, Any]:
@@ -110,11 +130,12 @@ def _final_info(ctx, scores, results, how, start: float) -> dict[str, Any]:
         info["timings"] = ctx.timings
     if isinstance(how, dict):
         info["reused_from"] = how
-    first = scores.drop_duplicates("video_id")
+    failed = scores[scores["status"] != "ok"].drop_duplicates("video_id")
     info.update(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                n_videos=int(scores["video_id"].nunique()),
-                n_failed=int(first["status"].ne("ok").sum()), summary=results["summary"],
-                models=_models(ctx, previous))
+                n_videos=int(scores["video_id"].nunique()), n_failed=len(failed),
+                failures=[{"video_id": v, "error": e} for v, e in zip(failed["video_id"],
+                                                                      failed["error"])],
+                summary=results["summary"], models=_models(ctx, previous))
     info.setdefault("created", info["finished"])
     return info
 

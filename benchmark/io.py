@@ -81,12 +81,19 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def atomic_write_frame(path: str | os.PathLike, frame) -> None:
-    """A DataFrame as parquet (``.parquet``) or CSV (anything else), atomically."""
+    """A DataFrame as parquet (``.parquet``) or CSV (anything else), atomically.
+
+    CSV cells that a spreadsheet would run as formulas are neutralised
+    (`benchmark.safe_text.csv_frame`; `benchmark.safe_text.read_csv_text` reads them back).
+    """
     buffer = io.BytesIO()
     if str(path).endswith(".parquet"):
         frame.to_parquet(buffer, index=False)
     else:
-        buffer.write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        from benchmark.safe_text import csv_frame
+
+        text = csv_frame(frame).to_csv(index=False, lineterminator="\n")
+        buffer.write(text.encode("utf-8"))
     atomic_write_bytes(path, buffer.getvalue())
 
 

@@ -14,10 +14,14 @@ log = logging.getLogger("vbench.run")
 _SHOW = 5
 
 
-def prepare(request):
-    """Resolves and checks a `benchmark.runner.RunRequest` into a `RunContext` with its plan."""
+def prepare(request, dry: bool = False):
+    """Resolves and checks a `benchmark.runner.RunRequest` into a `RunContext` with its plan.
+
+    Args:
+        dry: a dry run: ``--out`` is not created.
+    """
+    from benchmark.data.prepare import prepare_data
     from benchmark.distributed import init_from_env, is_main, main_first
-    from benchmark.datasets import resolve_data
     from benchmark.registry import registry
     from benchmark.runner import RunContext, check_out_dir, resolve_device
     from benchmark.runs import Run, run_key
@@ -33,17 +37,43 @@ def prepare(request):
     device = init_from_env(resolve_device(request.device))
     out = check_out_dir(request.out) if is_main() else request.out
     with main_first():  # rank 0 builds the embedded corpus once; the others then read it
-        data_name, manifest = resolve_data(request.data, seed=request.seed)
+        data = prepare_data(request.data, seed=request.seed, options=data_options(request))
+    manifest, data_name = data.manifest, data.name
     check_text_columns(manifest, request.data)
     key_spec = key_spec_of(request, protocol, options, config, manifest, weights)
+    canonical = None
+    if request.canonicalize:
+        from benchmark.controls import canonicalize
+
+        with main_first():  # rank 0 re-encodes; the others find the cache filled
+            canonical_manifest, canonical = canonicalize(manifest, request.canonicalize)
+        canonical_manifest.attrs.update(manifest.attrs)
+        manifest = canonical_manifest
     run = Run(out, protocol.name, request.method, request.config, run_key(key_spec))
     ctx = RunContext(request, protocol, config, manifest, options, device, weights, run)
-    ctx.key_spec, ctx.data_name = key_spec, data_name
+    ctx.key_spec, ctx.data_name, ctx.data, ctx.canonical = key_spec, data_name, data, canonical
     ctx.units = protocol.plan(ctx)
     if not ctx.units:
         raise DataError(f"protocol {protocol.name}: nothing to do on {request.data} "
                         f"(the plan has no units)")
+    if request.real_floor:
+        from benchmark.controls import real_floor_unit
+
+        ctx.units.append(real_floor_unit(trains=weights is None))
     return ctx
+
+
+def data_options(request):
+    """The data options of a run; with ``--weights`` and no ``--split``, every video is a test
+    video (an evaluation must not drop the 80 % a split would put into train and val)."""
+    import dataclasses
+
+    from benchmark.data.options import DataOptions
+
+    options = request.data_options or DataOptions()
+    if request.weights and options.split is None:
+        options = dataclasses.replace(options, split="all-test")
+    return options
 
 
 def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:
@@ -60,6 +90,12 @@ def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:
                "options": options, "method": request.method, "config": config,
                "data": manifest.attrs["hash"], "seed": request.seed,
                "weights": weights.digest if weights is not None else None}
+    if request.canonicalize:  # the recipe changes every video the detector sees
+        from benchmark.data.canonical import parse_recipe, recipe_hash
+
+        content["canonicalize"] = recipe_hash(parse_recipe(request.canonicalize))
+    if request.real_floor:
+        content["real_floor"] = True
     return {**content, "code": code_version()}
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError, VBenchError
@@ -28,7 +29,7 @@ TEMPLATE_DIRS = (ROOT / "reports" / "templates", ROOT / "protocols")
 RUN_FILES = ("run.json", "scores.parquet", "metrics.json")
 INFO_KEYS = ("run_id", "method", "config", "protocol", "dataset")
 SCORE_COLUMNS = ("video_id", "generator", "label", "score", "unit", "status")
-BASE_COLUMNS = ("protocol", "data", "run_id", "method", "config", "weights", "seed",
+BASE_COLUMNS = ("protocol", "data", "rank", "tie", "run_id", "method", "config", "weights", "seed",
                 "overrides", "n_videos", "n_failed", "wall_time_s")
 
 
@@ -47,11 +48,12 @@ class RunData:
     info: dict[str, Any]
     scores: pd.DataFrame
     results: dict[str, Any]
+    shortcuts: dict[str, Any] | None = None
 
     @classmethod
     def from_memory(cls, path: Path, info: dict[str, Any], scores: pd.DataFrame,
-                    results: dict[str, Any]) -> "RunData":
-        return cls(Path(path), info, scores, results)
+                    results: dict[str, Any], shortcuts: dict[str, Any] | None = None) -> "RunData":
+        return cls(Path(path), info, scores, results, shortcuts)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -93,7 +95,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     if not isinstance(results.get("rows"), list):
         raise DataError(f"{run_dir / 'metrics.json'}: expected a list under 'rows'")
     scores = _read_table(run_dir / "scores.parquet", SCORE_COLUMNS, pd.read_parquet)
-    run = RunData(run_dir, info, scores, results)
+    shortcuts = _read_json(run_dir / "shortcuts.json") if (run_dir / "shortcuts.json").is_file() else None
+    run = RunData(run_dir, info, scores, results, shortcuts)
     try:
         run.protocol
     except VBenchError as exc:
@@ -155,8 +158,10 @@ def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
            "n_failed": int(first["status"].ne("ok").sum()),
            "wall_time_s": number(timings.get("total")) if isinstance(timings, dict) else None,
            "anchor": f"run-{index}"}
+    intervals = run.results.get("summary_ci") or {}
     for metric in run.protocol.leaderboard:
         row[metric.key] = number(run.summary.get(metric.key))
+        row[f"{metric.key}_ci"] = (intervals.get(metric.key) or {}).get("interval")
     return row
 
 
@@ -181,6 +186,7 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
             return (value is None, -(value or 0.0) if metric.higher_is_better else (value or 0.0))
 
         overrides = {row["overrides"] for row in rows}
+        _rank([run for _, run in members], rows, primary)
         boards.append({"protocol": name, "data": rows[0]["data"], "metrics": list(protocol.leaderboard),
                        "rows": sorted(rows, key=key), "primary": primary,
                        "note": "runs differ in config overrides: compare with care"
@@ -188,14 +194,66 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
     return boards
 
 
+def _rank(runs: list[RunData], rows: list[dict[str, Any]], primary) -> None:
+    """``rank`` = 1 + the number of runs significantly better on the primary metric.
+
+    Runs over the same videos are compared paired, from the replicates each run stored for its
+    summary (same resamples), with Holm's correction over all pairs of the board; runs whose
+    replicates do not pair (e.g. other videos failed) count as better only when their intervals do
+    not overlap. ``tie`` marks a rank that other runs share.
+    """
+    from benchmark.intervals import SETTINGS, paired_difference
+    from benchmark.stats import holm
+
+    key, n = primary.key, len(runs)
+    stored = [(r.results.get("summary_ci") or {}).get(key) or {} for r in runs]
+    better = np.zeros((n, n), dtype=bool)  # better[i, j]: run i significantly better than run j
+    tests, pairs = {}, []
+    for i in range(n):
+        for j in range(i + 1, n):
+            same = runs[i].results.get("resample_key") == runs[j].results.get("resample_key")
+            diff = (paired_difference(stored[i].get("replicates") or [], stored[j].get("replicates") or [])
+                    if same else None)
+            if diff is not None:
+                tests[f"{i}-{j}"] = diff["p_value"]
+                pairs.append((i, j, diff))
+            else:
+                better[i, j], better[j, i] = _apart(rows[i], rows[j], key, primary.higher_is_better)
+    adjusted = holm(tests) if tests else {}
+    alpha = 1 - SETTINGS["level"]
+    for i, j, diff in pairs:
+        if adjusted[f"{i}-{j}"] < alpha:
+            i_higher = diff["low"] > 0
+            i_better = i_higher if primary.higher_is_better else not i_higher
+            better[i, j], better[j, i] = i_better, not i_better
+    ranks = 1 + better.sum(axis=0)
+    for j, row in enumerate(rows):
+        row["rank"] = int(ranks[j])
+        row["tie"] = bool((ranks == ranks[j]).sum() > 1)
+
+
+def _apart(a: dict[str, Any], b: dict[str, Any], key: str, higher: bool) -> tuple[bool, bool]:
+    """(a better, b better) when the two intervals do not overlap."""
+    ia, ib = a.get(f"{key}_ci"), b.get(f"{key}_ci")
+    if not ia or not ib:
+        return False, False
+    a_above, b_above = ia["low"] > ib["high"], ib["low"] > ia["high"]
+    return (a_above, b_above) if higher else (b_above, a_above)
+
+
 def _csv(boards: list[dict[str, Any]]) -> str:
     records = []
     for board in boards:
         for row in board["rows"]:
             record = {k: row.get(k) for k in BASE_COLUMNS}
-            record.update({m.key: row.get(m.key) for m in board["metrics"]})
+            for m in board["metrics"]:
+                band = row.get(f"{m.key}_ci") or {}
+                record.update({m.key: row.get(m.key), f"{m.key}_low": band.get("low"),
+                               f"{m.key}_high": band.get("high")})
             records.append(record)
-    return pd.DataFrame(records).to_csv(index=False, lineterminator="\n")
+    from benchmark.safe_text import csv_frame
+
+    return csv_frame(pd.DataFrame(records)).to_csv(index=False, lineterminator="\n")
 
 
 # ----------------------------------------------------------------------------- run sections
@@ -224,6 +282,28 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, _text(v)) for k, v in pairs if v is not None]
 
 
+def _shortcut_view(run: RunData) -> dict[str, Any]:
+    """The shortcut check, canonicalisation and real-vs-real floor of a run, for the page."""
+    from benchmark.report_views import metric_table
+
+    data = run.shortcuts or {"available": False, "reason": "this run predates the shortcut check"}
+    view: dict[str, Any] = {"available": bool(data.get("available")), "reason": data.get("reason"),
+                            "warnings": data.get("warnings", []),
+                            "canonical": run.info.get("canonicalize"),
+                            "floor": (run.results.get("controls") or {}).get("real_vs_real")}
+    if view["available"]:
+        trivial = [{"group": r["group"], "logistic": r.get("logistic"), "tree": r.get("tree")}
+                   for r in data.get("trivial_auc", [])]
+        fields = [{"group": r["group"], "field": r["field"], "median": r.get("median"),
+                   "min": r.get("min"), "max": r.get("max")} for r in data.get("numeric", [])]
+        codecs = [{"group": r["group"], "codec": r["value"], "share": r["share"]}
+                  for r in data.get("codecs", [])]
+        view.update(trivial=metric_table(trivial, ["group", "logistic", "tree"]),
+                    fields=metric_table(fields, ["group", "field", "median", "min", "max"]),
+                    codecs=metric_table(codecs, ["group", "codec", "share"]))
+    return view
+
+
 def _failed_view(run: RunData) -> list[dict[str, str]]:
     failed = run.scores[run.scores["status"] != "ok"]
     cols = [c for c in ("video_id", "unit", "error") if c in failed.columns]
@@ -237,6 +317,7 @@ def _run_view(run: RunData, index: int) -> dict[str, Any]:
             "info": _info_view(run.info), "views": protocol.views(run),
             "partial_html": protocol.partial("html"),
             "failed": _failed_view(run), "n_failed": int(first["status"].ne("ok").sum()),
+            "shortcuts": _shortcut_view(run),
             "n_videos": int(first["status"].eq("ok").sum()),
             "terminal": protocol.tables(run.results)}
 
@@ -253,9 +334,19 @@ def _fmt_seconds(value: Any) -> str:
 
 
 def _md(value: Any) -> str:
-    """One Markdown table cell: no pipes, newlines or raw HTML."""
-    text = _text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """One Markdown table cell: no links, images, HTML, pipes, newlines or hidden characters."""
+    from benchmark.safe_text import markdown_cell
+
+    return markdown_cell(_text(value)).replace("\r", " ").replace("\n", " ")
+
+
+def _shown(value: Any) -> Any:
+    """Every value a template prints: bidirectional and invisible characters made visible."""
+    from benchmark.safe_text import show_controls
+
+    if isinstance(value, str) and not hasattr(value, "__html__"):  # not markup a macro rendered
+        return show_controls(value)
+    return value
 
 
 def _environment(autoescape: bool) -> Any:
@@ -263,7 +354,8 @@ def _environment(autoescape: bool) -> Any:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             finalize=_shown)
     env.filters.update(fmt=fmt, seconds=_fmt_seconds, md=_md)
     return env
 

@@ -41,6 +41,10 @@ class RunRequest:
     force: bool = False
     cfg_options: dict[str, Any] = field(default_factory=dict)
     reuse_across_versions: bool = False
+    data_options: Any = None  # benchmark.data.options.DataOptions; None: defaults
+    max_failed_share: float = 0.05
+    canonicalize: str | None = None  # a benchmark.data.canonical recipe
+    real_floor: bool = False
     command: str = ""
 
 
@@ -66,6 +70,8 @@ class RunContext:
     models: dict[str, dict] = field(default_factory=dict)
     key_spec: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
+    data: Any = None  # benchmark.data.prepare.PreparedData: how the manifest was made
+    canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
 
     @property
     def seed(self) -> int:
@@ -186,14 +192,24 @@ def resolve_device(device: str) -> str:
 
 
 def check_out_dir(out: str) -> Path:
-    """``--out`` must be a folder this process can write (created if missing)."""
+    """``--out`` must be a folder this process can create and write; nothing is created here (the
+    run directory is created when it is locked)."""
     import os
 
-    from benchmark.io import make_dir
-
-    path = make_dir(out, "--out folder")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise StoreError(f"cannot write to --out folder {path}: permission denied")
+    path = Path(out)
+    too_long = [p for p in path.parts if len(os.fsencode(p)) > 255]
+    if too_long:
+        raise StoreError(f"cannot create --out folder {path}: File name too long "
+                         f"({len(os.fsencode(too_long[0]))} bytes in one name; the limit is 255)")
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise StoreError(f"cannot create --out folder {path}: a file of that name is in the way "
+                         f"({probe})")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create --out folder {path}: permission denied ({probe} is not "
+                         f"writable)")
     return path
 
 
@@ -251,8 +267,10 @@ def _unit_table(ctx: RunContext, unit):
     if stored is not None:
         log.info("unit %s: reusing its stored scores (%s)", unit.name, ctx.run.part_path(unit))
         return stored
+    from benchmark.controls import is_control, score_real_floor
+
     start = time.perf_counter()
-    table = ctx.protocol.score(ctx, unit)
+    table = score_real_floor(ctx, unit) if is_control(unit) else ctx.protocol.score(ctx, unit)
     check_score_table(table, unit.name, ctx.protocol.name)
     ctx.run.save_part(unit, table, {"seconds": round(time.perf_counter() - start, 2),
                                     "code_version": code_version()})

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.errors import DataError
+
 log = logging.getLogger("vbench.train")
 
 
@@ -66,8 +68,10 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     best = TrainResult(copy.deepcopy(detector.model.state_dict()), -1, None)
     model = _train_model(detector.model)
     for epoch, loader in enumerate(epochs):
-        loss = _run_epoch(detector, model, loader, optim, scheduler, seed + epoch, progress,
-                          f"{desc} {epoch + 1}/{cfg['epochs']}")
+        loss, failures = _run_epoch(detector, model, loader, optim, scheduler, seed + epoch,
+                                    progress, f"{desc} {epoch + 1}/{cfg['epochs']}")
+        if loss is None:
+            raise DataError(_nothing_trained(desc, epoch, len(loader.dataset), failures))
         val_auc = _validate(detector, val_df, cfg, progress)
         best.history.append({"epoch": epoch + 1, "loss": loss, "val_auc": val_auc})
         log.info("%s epoch %d: loss %.4f, val AUC %s", desc, epoch + 1, loss,
@@ -76,6 +80,10 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
                                                             or val_auc > best.best_val_auc)):
             best.state_dict = copy.deepcopy(detector.model.state_dict())
             best.best_epoch, best.best_val_auc = epoch + 1, val_auc
+    if len(val_df) and best.best_val_auc is None:
+        raise DataError(f"{desc}: the validation AUC is undefined in every epoch (validation "
+                        f"videos undecodable or of one class), so no checkpoint can be chosen on "
+                        f"validation; check the {len(val_df)} validation videos")
     detector.model.load_state_dict(best.state_dict)
     detector.model.eval()
     best.seconds = time.perf_counter() - start
@@ -173,7 +181,9 @@ def _scheduler(optim, cfg, total_iters: int):
     return schedulers
 
 
-def _run_epoch(detector, model, loader, optim, schedulers, seed, progress, desc) -> float:
+def _run_epoch(detector, model, loader, optim, schedulers, seed, progress, desc
+               ) -> tuple[float | None, list]:
+    """One epoch; returns the mean loss (None when no batch could be decoded) and the failures."""
     import torch
     from tqdm.auto import tqdm
 
@@ -182,10 +192,11 @@ def _run_epoch(detector, model, loader, optim, schedulers, seed, progress, desc)
     device = detector.device
     model.train()
     generator = torch.Generator().manual_seed(seed)
-    losses = []
+    losses, failures = [], []
     distributed = world()[1] > 1
     with tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False) as bar:
         for batch in bar:
+            failures += batch.failures
             # DDP ranks must step together: a batch with no decodable video is skipped by all
             if not (all_ranks(len(batch.clips) > 0) if distributed else len(batch.clips)):
                 continue
@@ -196,7 +207,13 @@ def _run_epoch(detector, model, loader, optim, schedulers, seed, progress, desc)
             loss = log_vars["loss"]
             losses.append(float(loss.detach() if hasattr(loss, "detach") else loss))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-    return float(np.mean(losses)) if losses else float("nan")
+    return (float(np.mean(losses)) if losses else None), failures
+
+
+def _nothing_trained(desc: str, epoch: int, tried: int, failures: list) -> str:
+    example = f"; e.g. {failures[0][0]}: {failures[0][1]}" if failures else ""
+    return (f"{desc}: no training video could be decoded in epoch {epoch + 1} ({tried} tried, "
+            f"{len(failures)} failed{example}); nothing was trained")
 
 
 def _mmaction_batch(clips, labels, device) -> dict:

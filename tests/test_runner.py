@@ -19,44 +19,18 @@ import pytest
 from benchmark.cli import main
 from benchmark.errors import RunLockedError, StoreError
 from benchmark.runner import RunContext, RunRequest, execute
-from benchmark.runs import Run
+from tests.run_helpers import install_fake_model, placeholder_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _manifest(tmp_path: Path, generators: list[str], per: int = 3) -> Path:
-    rows = []
-    for gen in ["real", *generators]:
-        for i in range(per * (2 if gen == "real" else 1)):
-            split = ("train", "val", "test")[i % 3]
-            rows.append({"video_id": f"{gen}/{i}", "path": f"{gen}_{i}.mp4", "label": int(gen != "real"),
-                         "generator": gen, "split": split, "source_id": f"{gen}/{i}", "dataset": "toy"})
-    path = tmp_path / "manifest.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    return placeholder_manifest(tmp_path, generators, per)
 
 
 @pytest.fixture()
 def fake_model(monkeypatch):
-    """No decoding or training: scores are a seeded function of the video id and the unit."""
-    calls = {"train": [], "predict": []}
-
-    def predict(self, detector, frame, perturbation="none", severity=0):
-        calls["predict"].append(self.unit.name)
-        rng = np.random.default_rng(abs(hash((self.unit.name,))) % 2**32)
-        table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]].copy()
-        table = table.reset_index(drop=True)
-        table["score"] = np.clip(0.3 + 0.4 * table["label"] + rng.normal(0, 0.2, len(table)), 0, 1)
-        table["n_clips"], table["status"], table["error"] = 1, "ok", ""
-        table["method"], table["config"], table["protocol"] = "sta", "mini", "cross_generator"
-        table["seed"], table["unit"] = self.seed, self.unit.name
-        table["perturbation"], table["severity"] = perturbation, severity
-        return table
-
-    monkeypatch.setattr(RunContext, "make_detector", lambda self: None)
-    monkeypatch.setattr(RunContext, "train", lambda self, *a: calls["train"].append(self.unit.name))
-    monkeypatch.setattr(RunContext, "predict", predict)
-    return calls
+    return install_fake_model(monkeypatch)
 
 
 def _request(data, out, **kw):
@@ -131,20 +105,32 @@ def test_out_folder_problems_are_one_line(tmp_path, capsys, monkeypatch, case):
         out = tmp_path / ("n" * 300)
         expected = "File name too long"
     else:
-        real_mkdir = Path.mkdir
-
-        def denied(self, *a, **k):
-            if self == out:
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-            return real_mkdir(self, *a, **k)
-
-        monkeypatch.setattr(Path, "mkdir", denied)
-        expected = "Permission denied"
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path
+                            else real_access(p, mode))
+        expected = "permission denied"
     code = main(["run", "--protocol", "cross_generator", "--method", "sta", "--data", str(data),
                  "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("vbench: error: cannot create --out folder")
     assert expected in err and "Traceback" not in err
+    assert not os.path.isdir(out)
+
+
+def test_run_directory_that_cannot_be_created_is_one_line(tmp_path, capsys, monkeypatch, fake_model):
+    real_mkdir = Path.mkdir
+
+    def denied(self, *a, **k):
+        if "sta-mini" in str(self):
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    code = main(["run", "--protocol", "cross_generator", "--method", "sta", "--data",
+                 str(_manifest(tmp_path, ["g1"])), "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot create run directory" in err and "Permission denied" in err
+    assert not fake_model["predict"]
 
 
 def test_full_disk_fails_cleanly_and_never_marks_complete(tmp_path, fake_model, monkeypatch, capsys):
@@ -234,7 +220,7 @@ def test_non_finite_scores_are_an_error_naming_videos(tmp_path, fake_model, monk
     code = main(["run", "--protocol", "cross_generator", "--method", "sta", "--data",
                  str(_manifest(tmp_path, ["g1"])), "--out", str(tmp_path / "runs")])
     err = capsys.readouterr().err
-    assert code == 2 and "non-finite scores for 1 video(s), e.g. 'real/1'" in err
+    assert code == 2 and "non-finite scores for 1 video(s), e.g. 'real/2'" in err
     assert not list((tmp_path / "runs").rglob("parts/*.parquet"))
 
 

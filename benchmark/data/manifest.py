@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zlib
 from typing import Iterable, Sequence
 
@@ -130,28 +129,13 @@ def save_manifest(df: pd.DataFrame, path: str) -> None:
     cells a spreadsheet would run as formulas are neutralised (`benchmark.safe_text.csv_cell`);
     `load_manifest` restores them.
     """
-    from benchmark.safe_text import csv_frame
+    from benchmark.io import atomic_write_frame
 
     path = os.fspath(path)
     df = validate_manifest(df, origin=path)
     folder = os.path.dirname(os.path.abspath(path))
     df["path"] = [_relative_if_inside(p, folder) for p in df["path"]]
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            csv_frame(df).to_csv(f, index=False, lineterminator="\n")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; others may need to read it
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    atomic_write_frame(path, df)  # CSV cells neutralised there (benchmark.safe_text.csv_cell)
 
 
 def _relative_if_inside(p: str, folder: str) -> str:

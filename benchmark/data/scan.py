@@ -111,6 +111,23 @@ def group_images(names: list[str], rule: str = "auto") -> tuple[dict[str, list[s
     return out, True
 
 
+def _check_utf8(folder: str, names: list[str]) -> None:
+    """Names with bytes that are not UTF-8 (decoded by Python as surrogates) cannot go into a
+    manifest, score table or report: refuse them here, naming them, rather than fail later."""
+    bad = []
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            bad.append(name)
+    if bad:
+        from benchmark.errors import DataError
+
+        shown = ", ".join(repr(os.path.join(folder, n)) for n in bad[:5])
+        raise DataError(f"{len(bad)} file name(s) in {folder!r} are not valid UTF-8: {shown}; "
+                        f"rename them (e.g. with convmv) and run again")
+
+
 def iter_videos(folder: str, log: ReadLog | None = None, images: str = "auto") -> Iterator[str]:
     """Video files, frame folders and loose-image videos under ``folder``, in natural order.
 
@@ -120,6 +137,7 @@ def iter_videos(folder: str, log: ReadLog | None = None, images: str = "auto") -
     """
     log = log if log is not None else ReadLog()
     for here, dirs, files in os.walk(folder):
+        _check_utf8(here, dirs + files)
         dirs[:] = sorted((d for d in dirs if not d.startswith(".")), key=natural_key)
         files = sorted((f for f in files if not f.startswith(".")), key=natural_key)
         images_here = [f for f in files if _is_image(f)]

@@ -83,6 +83,11 @@ class AIGVDetDetector(Detector):
         self.flow_cfg = dict(self.config.get("flow", {}))
         self._flow_reader: FlowClipReader | None = None
 
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        """``(3, 2T-1, S, S)``: T RGB frames, then the T-1 flow images `FlowClipReader` adds."""
+        return (3, 2 * self.spec.frames - 1, self.spec.size, self.spec.size)
+
     def clip_reader(self, spec=None, train: bool = False) -> FlowClipReader:
         """Reads T frames and the T-1 flow images after them (flow cached per video)."""
         return FlowClipReader(spec or self.spec, self.flow_cfg)
