@@ -14,6 +14,14 @@ from benchmark.runner import SCORE_COLUMNS, check_score_table
 TINY_RECIPE = {"stills": 48, "encoder_steps": 40, "autoencoder_steps": 40, "batch": 16}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    from benchmark.defences.runtime import single_thread
+
+    with single_thread():  # as the protocol's score() runs them
+        yield
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     cache = str(tmp_path_factory.mktemp("i2v"))
