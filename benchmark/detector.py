@@ -238,6 +238,9 @@ def build_detector(method: str, config: str | dict[str, Any] = "mini",
     from benchmark.registry import registry
 
     entry = registry(registry_path).get(method)
+    if entry.kind != "detector":
+        raise RegistryError(f"{entry.origin}: method '{method}' is a {entry.kind}, not a detector; "
+                            f"build it with benchmark.defences.build_defence('{method}')")
     cls = entry.load_class()
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise RegistryError(f"{entry.origin}: '{entry.entry_point}' is not a Detector subclass")
