@@ -48,7 +48,8 @@ def golden_cases() -> list[tuple[str, str]]:
     from benchmark.registry import registry
 
     reg = registry()
-    return [(m, c) for m in reg.keys() for c in ("mini", "paper") if (m, c) not in SKIPPED]
+    return [(m, c) for m in reg.keys(kind="detector") for c in ("mini", "paper")
+            if (m, c) not in SKIPPED]
 
 
 def seeded_weights(model, seed: int = WEIGHT_SEED) -> None:

@@ -10,7 +10,7 @@ from benchmark.registry import registry
 BF16_TOLERANCE = 5e-3  # |score(bf16) - score(fp32)|; measured up to 1.4e-3 on the random-init minis
 
 
-@pytest.mark.parametrize("method", registry().keys())
+@pytest.mark.parametrize("method", registry().keys(kind="detector"))
 def test_bf16_scores_match_fp32_within_tolerance(method):
     torch.manual_seed(0)
     detector = build_detector(method, "mini")
