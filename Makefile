@@ -28,6 +28,10 @@ regress: $(STAMP)
 regress-baseline: $(STAMP)
 	DEVICE=cpu METHODS="$(or $(METHODS),sta mmvgm_i3d aigvdet)" TRAIN="$(or $(TRAIN),sta)" tools/regress.sh --write-baseline
 
+# After a deliberate numerical change: rewrite tests/goldens and print what moved.
+goldens: $(STAMP)
+	$(VPY) tools/update_goldens.py
+
 bench: $(STAMP)
 	$(VPY) tools/bench_eval.py --method sta --config mini
 

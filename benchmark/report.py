@@ -171,12 +171,14 @@ def _data_label(info: dict[str, Any]) -> str:
 
 def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
     """One leaderboard per (protocol, data): its columns and rows, best primary metric first."""
-    groups: dict[tuple[str, str], list[tuple[int, RunData]]] = {}
+    groups: dict[tuple[str, str, str], list[tuple[int, RunData]]] = {}
     for index, run in enumerate(runs):
-        key = (run.info["protocol"], str(run.info.get("manifest_hash")))
+        # a protocol may split its boards further (protection_efficacy: by the method's task)
+        sub = getattr(run.protocol.module, "board_group", lambda info: "")(run.info)
+        key = (run.info["protocol"], str(run.info.get("manifest_hash")), sub)
         groups.setdefault(key, []).append((index, run))
     boards = []
-    for (name, data_hash), members in groups.items():
+    for (name, data_hash, sub), members in groups.items():
         protocol = members[0][1].protocol
         rows = [_leaderboard_row(run, i) for i, run in members]
         primary = protocol.primary
@@ -187,7 +189,8 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
 
         overrides = {row["overrides"] for row in rows}
         _rank([run for _, run in members], rows, primary)
-        boards.append({"protocol": name, "data": rows[0]["data"], "metrics": list(protocol.leaderboard),
+        boards.append({"protocol": name + (f" ({sub})" if sub else ""), "data": rows[0]["data"],
+                       "metrics": list(protocol.leaderboard),
                        "rows": sorted(rows, key=key), "primary": primary,
                        "note": "runs differ in config overrides: compare with care"
                        if len(overrides) > 1 else ""})

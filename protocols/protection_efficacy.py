@@ -62,6 +62,14 @@ def _task(ctx) -> str:
     return task
 
 
+def board_group(info: dict) -> str:
+    """Leaderboards rank like with like: protections and unsafe-generation guards apart."""
+    from benchmark.registry import registry
+
+    tasks = registry().get(info["method"]).tasks if info.get("method") in registry() else ()
+    return "/".join(tasks)
+
+
 def plan(ctx) -> list[Unit]:
     """mmvgm_protect: one unit per (mode, budget) plus the random control; lvdm: one unit."""
     if _task(ctx) == "unsafe_generation":
