@@ -105,7 +105,9 @@ class ClipDataset(Dataset):
     """One item per manifest row: the clips of one video, or the reason it could not be read.
 
     Items are dicts: ``index``, ``video_id``, ``label``, ``clips`` (uint8 ``[K, 3, T, H, W]`` or
-    None) and ``error`` (None or the reason, e.g. ``"truncated: expected 24 frames, decoded 9"``).
+    None), ``valid`` (None, or bool ``[K, T]`` where the reader marks the frame slots that count,
+    e.g. AIGVDet's padded last clip) and ``error`` (None or the reason, e.g.
+    ``"truncated: expected 24 frames, decoded 9"``).
 
     Args:
         manifest: rows with ``video_id``, ``path`` and ``label``.
@@ -137,15 +139,18 @@ class ClipDataset(Dataset):
         """New random offsets per epoch (call before iterating; workers are rebuilt per epoch)."""
         self.epoch = int(epoch)
 
-    def load_clips(self, index: int) -> torch.Tensor:
-        """Decodes the clips of one video, uint8 ``[K, 3, T, H, W]``; raises `VideoDecodeError`."""
+    def load_clips(self, index: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Decodes the clips of one video, uint8 ``[K, 3, T, H, W]`` (with a ``valid`` mask
+        ``[K, T]`` where the reader gives one); raises `VideoDecodeError`."""
         rng = np.random.default_rng((self.seed, self.epoch, index)) if self.train else None
         return self.reader(self.paths[index], rng)
 
     def __getitem__(self, index: int) -> dict:
-        clips, error = None, None
+        clips, valid, error = None, None, None
         try:
             clips = self.load_clips(index)
+            if isinstance(clips, tuple):
+                clips, valid = clips
         except VideoDecodeError as e:
             error = e.reason
         except Exception as e:  # decoders and image codecs raise many types; one file must not stop a run
@@ -153,7 +158,7 @@ class ClipDataset(Dataset):
         if clips is not None and self.transform is not None:
             clips = self.transform(clips)
         return {"index": index, "video_id": self.video_ids[index], "label": self.labels[index],
-                "clips": clips, "error": error}
+                "clips": clips, "valid": valid, "error": error}
 
 
 @dataclass
@@ -169,6 +174,9 @@ class Batch:
         labels: long ``[N_videos]``, label of each decoded video.
         failures: ``(video_id, reason)`` of each video that could not be read.
         failed_indices: dataset index of each failed video, in the order of ``failures``.
+        valid: None, or bool ``[N_clips, T]``: which frame slots count (readers that pad clips,
+            such as AIGVDet's every-frame reading; clips of readers without a mask count fully).
+            A detector that reads it implements ``video_scores``.
     """
 
     clips: torch.Tensor
@@ -178,6 +186,7 @@ class Batch:
     labels: torch.Tensor
     failures: list[tuple[str, str]]
     failed_indices: list[int]
+    valid: torch.Tensor | None = None
 
     @property
     def num_videos(self) -> int:
@@ -186,14 +195,16 @@ class Batch:
 
     def to(self, device, non_blocking: bool = False) -> "Batch":
         """A copy with the tensors on ``device``."""
+        valid = None if self.valid is None else self.valid.to(device, non_blocking=non_blocking)
         return replace(self, clips=self.clips.to(device, non_blocking=non_blocking),
                        video_index=self.video_index.to(device, non_blocking=non_blocking),
-                       labels=self.labels.to(device, non_blocking=non_blocking))
+                       labels=self.labels.to(device, non_blocking=non_blocking), valid=valid)
 
     def pin_memory(self) -> "Batch":
         """Called by DataLoader(pin_memory=True)."""
+        valid = None if self.valid is None else self.valid.pin_memory()
         return replace(self, clips=self.clips.pin_memory(), video_index=self.video_index.pin_memory(),
-                       labels=self.labels.pin_memory())
+                       labels=self.labels.pin_memory(), valid=valid)
 
 
 def collate_clips(items: Sequence[dict]) -> Batch:
@@ -210,7 +221,18 @@ def collate_clips(items: Sequence[dict]) -> Batch:
         labels=torch.tensor([item["label"] for item in ok], dtype=torch.long),
         failures=[(item["video_id"], item["error"]) for item in failed],
         failed_indices=[item["index"] for item in failed],
+        valid=_stack_valid(ok),
     )
+
+
+def _stack_valid(items: Sequence[dict]) -> torch.Tensor | None:
+    """The items' ``valid`` masks as one ``[N_clips, T]`` tensor (all True for items without one),
+    or None when no item has a mask."""
+    if not any(item.get("valid") is not None for item in items):
+        return None
+    return torch.cat([item["valid"] if item.get("valid") is not None
+                      else torch.ones(item["clips"].shape[0], item["clips"].shape[2], dtype=torch.bool)
+                      for item in items])
 
 
 def seed_worker(worker_id: int) -> None:
