@@ -199,8 +199,9 @@ def check_aigvdet(work: Path, videos: dict, rows: list) -> None:
         t = det.spec.frames
         x = _normalise(clips, det.spec).permute(0, 2, 1, 3, 4)  # [K, 2T-1, 3, S, S]
         rgb, flow = x[:, :t][valid[:, :t]], x[:, t:][valid[:, t:]]
-        report(rows, f"aigvdet video {v}: RGB frames scored (ours / upstream)",
-               f"{len(rgb)} / {len(up[f'rgb_input_{v}'])}")
+        report(rows, f"aigvdet video {v}: frames + flow images scored (ours / upstream)",
+               f"{len(rgb)} + {len(flow)} / {len(up[f'rgb_input_{v}'])} + "
+               f"{len(up[f'flow_input_{v}'])}")
         report(rows, f"aigvdet video {v}: RGB input", diff(rgb, up[f"rgb_input_{v}"]))
         report(rows, f"aigvdet video {v}: flow input", diff(flow, up[f"flow_input_{v}"]))
         score = det.video_scores(clips, torch.zeros(len(clips), dtype=torch.long), 1, valid)
