@@ -8,7 +8,7 @@ their official key maps, and prints the differences. See README.md for how to se
 
 Usage:
     python tools/parity/parity.py --upstream-python /tmp/upvenv/bin/python --repos /tmp/up \\
-        --work /tmp/parity [--methods mmvgm genconvit sta aigvdet]
+        --work /tmp/parity [--methods mmvgm genconvit sta aigvdet] [--skip-upstream]
 """
 from __future__ import annotations
 
@@ -174,6 +174,21 @@ def check_sta(work: Path, videos: dict, rows: list) -> None:
         theirs.append(up["input"][start + segment_clips(n, 8, 32).reshape(-1)])
         start += n
     report(rows, "sta: network input (normalised)", diff(torch.cat(ours), np.concatenate(theirs)))
+    if (work / "sta_model.npz").is_file():
+        check_sta_model(work, ours[1][:16].reshape(2, 8, 3, 224, 224), rows)
+
+
+def check_sta_model(work: Path, ours: torch.Tensor, rows: list) -> None:
+    """Upstream's ViT_CLIP + I3DHead (random weights) on its first two clips of the second face
+    video, against vbench's paper StA with the same weights on vbench's clips."""
+    up = np.load(work / "sta_model.npz")
+    det = _detector("sta")
+    det.load_weights(str(work / "sta.pth"))
+    with torch.inference_mode():
+        logits = det.forward_logits(ours.permute(0, 2, 1, 3, 4).float()).numpy()
+        same = det.forward_logits(torch.from_numpy(up["input"]).permute(0, 2, 1, 3, 4)).numpy()
+    report(rows, "sta: random-weight logits, video → logits", diff(logits, up["logits"]))
+    report(rows, "sta: random-weight logits, same input", diff(same, up["logits"]))
 
 
 def check_aigvdet(work: Path, videos: dict, rows: list) -> None:
@@ -219,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     videos = make_videos(args.work)
     if not args.skip_upstream:
+        upstream = [*args.methods, *(["sta_model"] if "sta" in args.methods else [])]
         subprocess.run([args.upstream_python, str(Path(__file__).with_name("upstream_side.py")),
-                        str(args.repos), str(args.work), *args.methods], check=True)
+                        str(args.repos), str(args.work), *upstream], check=True)
     rows: list[tuple[str, str]] = []
     torch.set_grad_enabled(False)
     for method in args.methods:

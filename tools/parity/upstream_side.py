@@ -128,7 +128,11 @@ def genconvit(repos: Path, work: Path) -> None:
 
 # -- StA through DeepfakeBench's preprocessing -------------------------------------------------------
 def _stub(name: str, **attrs) -> None:
+    """A placeholder module for an import that the code under test never uses."""
+    import importlib.machinery
+
     module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
     module.__dict__.update(attrs)
     sys.modules[name] = module
 
@@ -175,6 +179,42 @@ def sta(repos: Path, work: Path) -> None:
                   for f in files]
         inputs.append(torch.stack(frames).numpy())
     np.savez(work / "sta.npz", input=np.concatenate(inputs), counts=np.array(counts))
+
+
+def sta_model(repos: Path, work: Path) -> None:
+    """StA's ViT_CLIP + I3DHead from StA4Deepfake's detector module, random weights, on the first
+    two clips (batch of one, where upstream's adapter attention does not mix clips) of the input
+    that `sta` built from the second face video."""
+    import importlib.util
+
+    import torch.nn as nn
+
+    # the training-harness imports around the model classes (registries, metrics, logging)
+    registry = types.SimpleNamespace(register_module=lambda **k: (lambda cls: cls))
+    for name, attrs in {"clip": {}, "metrics": {}, "metrics.base_metrics_class":
+                        {"calculate_metrics_for_train": None}, "networks": {"BACKBONE": {}},
+                        "loss": {"LOSSFUNC": {}}, "torch.utils.tensorboard": {"SummaryWriter": None},
+                        "sklearn": {}, "sklearn.metrics": {}, "detectors": {"DETECTOR": registry},
+                        "detectors.base_detector": {"AbstractDetector": nn.Module}}.items():
+        _stub(name, **attrs)
+    sys.modules["sklearn"].metrics = sys.modules["sklearn.metrics"]
+    sys.modules["detectors"].__path__ = []  # a package, for the module's relative import
+    source = repos / "StA4Deepfake" / "training" / "detectors" / "clip_adapter_detector.py"
+    spec = importlib.util.spec_from_file_location("detectors.clip_adapter_detector", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = nn.Module()
+    model.backbone = module.ViT_CLIP(input_resolution=224, num_frames=8, patch_size=14, width=1024,
+                                     layers=14, heads=16, drop_path_rate=0.1, num_tadapter=1,
+                                     adapter_scale=0.5, pretrained=True)
+    model.head = module.I3DHead(num_classes=2, in_channels=1024, spatial_type="avg", dropout_ratio=0.5)
+    randomize(model.eval(), 9)
+    torch.save(model.state_dict(), work / "sta.pth")
+    up = np.load(work / "sta.npz")
+    frames = torch.from_numpy(up["input"][up["counts"][0]:][:16]).reshape(2, 8, 3, 224, 224)
+    with torch.no_grad():
+        logits = [model.head(model.backbone(clip[None])) for clip in frames]
+    np.savez(work / "sta_model.npz", logits=torch.cat(logits).numpy(), input=frames.numpy())
 
 
 # -- AIGVDet --------------------------------------------------------------------------------------
