@@ -214,6 +214,12 @@ class Detector:
         """Per-clip scores ``[N_clips]`` → per-video scores ``[num_videos]`` by `aggregation`."""
         return aggregate(clip_scores, video_index, num_videos, self.aggregation)
 
+    def video_scores(self, clips, video_index, num_videos: int, valid=None):
+        """uint8 clips of a batch → one score per video ``[num_videos]``: the clips' scores
+        aggregated. Detectors whose readers mark the frame slots that count (``valid``, e.g.
+        AIGVDet's overlapping clips) override it to score exactly those."""
+        return self.aggregate(self.clip_scores(clips), video_index, num_videos)
+
 
 def aggregate(values, index, num_videos: int, how: str = "mean"):
     """Groups ``values [N]`` by ``index [N]`` (0..num_videos-1) and reduces each group."""

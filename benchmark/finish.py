@@ -38,6 +38,7 @@ def _record(ctx) -> dict[str, Any]:
         "versions": package_versions(), "device": ctx.device,
         "device_info": device_info(ctx.device), "world_size": world()[1], "workers": ctx.workers,
         "canonicalize": ctx.canonical, "real_floor": request.real_floor,
+        "reader": ctx.reader,
         "inference": {"precision": request.precision, "channels_last": request.channels_last,
                       "batch_size": request.batch_size or ctx.config["eval"]["batch_size"]},
         "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,

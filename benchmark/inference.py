@@ -74,8 +74,8 @@ def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bo
             for index, (_, error) in zip(batch.failed_indices, batch.failures):
                 errors[index] = error
             if batch.num_videos:
-                clip_scores = detector.clip_scores(batch.clips)  # [N_clips]
-                video = detector.aggregate(clip_scores, batch.video_index, batch.num_videos)
+                video = detector.video_scores(batch.clips, batch.video_index, batch.num_videos,
+                                              batch.valid)  # [N_videos]
                 scores[batch.indices] = video.cpu().numpy()
                 clips_per_video[batch.indices] = np.bincount(batch.video_index.numpy(),
                                                              minlength=batch.num_videos)

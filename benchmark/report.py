@@ -270,6 +270,8 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
              ("data", f"{info.get('dataset')} from {info.get('data_source')}"),
              ("manifest sha256", info.get("manifest_hash")), ("seed", info.get("seed")),
              ("weights", _weights(info)), ("weights sha256", info.get("weights_sha256") or "n/a"),
+             ("clip reader", " ".join(f"{k}={v}" for k, v in (info.get("reader") or {}).items())
+              or "plain decoding"),
              ("code", f"{code.get('code_version', '?')} (git {info.get('git_commit', '?')})"),
              ("device", info.get("device")), ("created", info.get("created")),
              ("finished", info.get("finished"))]

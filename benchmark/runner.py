@@ -74,6 +74,7 @@ class RunContext:
     key_spec: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
     data: Any = None  # benchmark.data.prepare.PreparedData: how the manifest was made
+    reader: dict[str, Any] | None = None  # what the clip reader runs (face finder, flow, preset)
     canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
 
     @property
@@ -96,6 +97,10 @@ class RunContext:
         detector = build_detector(self.request.method, self.config).to(self.device)
         if self.weights is not None:
             log.info("%s", self.weights.load_into(detector))
+        if self.reader is None:  # substitutions (a fallback face finder, OpenCV flow) on record
+            self.reader = detector.clip_reader().provenance()
+            if self.reader:
+                log.info("clip reader: %s", self.reader)
         return detector.set_inference(self.request.precision, self.request.channels_last)
 
     def train(self, detector, train_df, val_df):
