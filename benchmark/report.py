@@ -132,6 +132,10 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
+def _listed(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
 def _weights(info: dict[str, Any]) -> str:
     weights = info.get("weights")
     if not weights:
@@ -189,9 +193,12 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
 
         overrides = {row["overrides"] for row in rows}
         _rank([run for _, run in members], rows, primary)
+        board_views = getattr(protocol.module, "board_views", None)
+        extra = board_views([run for _, run in members]) if board_views else None
         boards.append({"protocol": name + (f" ({sub})" if sub else ""), "data": rows[0]["data"],
                        "metrics": list(protocol.leaderboard),
                        "rows": sorted(rows, key=key), "primary": primary,
+                       "views": extra, "partial": f"{name}_board.html.j2" if extra else None,
                        "note": "runs differ in config overrides: compare with care"
                        if len(overrides) > 1 else ""})
     return boards
@@ -264,7 +271,7 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
     code = info.get("code") or {}
     pairs = [("run_id", info.get("run_id")),
              ("protocol", f"{info.get('protocol')} (version {info.get('protocol_version', '?')})"),
-             ("options", " ".join(f"{k}={v}" for k, v in (info.get("options") or {}).items())),
+             ("options", " ".join(f"{k}={_listed(v)}" for k, v in (info.get("options") or {}).items())),
              ("method / config", f"{info.get('method')} / {info.get('config')}"),
              ("config overrides", _overrides(info) or "none"),
              ("data", f"{info.get('dataset')} from {info.get('data_source')}"),

@@ -17,7 +17,7 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
            "#17becf", "#7f7f7f", "#bcbd22")
 LOWER_IS_BETTER = {m.key for m in ALL_METRICS if not m.higher_is_better}
 TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator", "group", "field",
-             "codec")
+             "codec", "perturbation")
 LABELS = {**METRIC_LABELS, "train_set": "train set", "test_set": "test set", "n_videos": "videos",
           "n_real": "real", "n_fake": "fake", "n_failed": "failed", "val_threshold": "val threshold"}
 CLEAN = ("", "none", "clean")  # perturbation values that mean "the clean video"
@@ -88,6 +88,8 @@ def cell(value: Any, digits: int = 3) -> dict[str, str]:
         return {"text": value, "sort": value}
     if isinstance(value, (bool, np.bool_)):
         return {"text": "yes" if value else "no", "sort": str(int(value))}
+    if isinstance(value, (int, np.integer)):
+        return {"text": str(int(value)), "sort": str(int(value))}
     num = number(value)
     return {"text": fmt(num, digits), "sort": "" if num is None else repr(num)}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import DataError, StoreError, VBenchError
+from benchmark.run_views import ViewScoring
 
 log = logging.getLogger("vbench.run")
 SCORE_COLUMNS = ("video_id", "dataset", "generator", "label", "split", "source_id", "score",
@@ -52,7 +53,7 @@ class RunRequest:
 
 
 @dataclass
-class RunContext:
+class RunContext(ViewScoring):
     """What a protocol gets: data, options, a detector factory, training and prediction.
 
     ``ctx.unit`` is the unit being scored; `train` saves that unit's model, `predict` labels the

@@ -8,6 +8,8 @@ from benchmark.registry import Registry
 PROTOCOLS: Registry = Registry("protocol")
 PROTOCOLS.register("cross_generator", "protocols.cross_generator",
                    "train on some generators, test against real videos on each generator")
+PROTOCOLS.register("robustness", "protocols.robustness",
+                   "clean and perturbed test videos: AUC against severity per perturbation")
 PROTOCOLS.register("protection_efficacy", "protocols.protection_efficacy",
                    "generation-time defences: MMVGM protection and the LVDM early-exit guard")
 

@@ -24,7 +24,7 @@ export PYTHONUNBUFFERED=1
 timeout 240 $PY -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py 2>&1 | tail -n 30 > "$OUT/pytest_gpu.txt"
 DEVICE=${DEVICE:-cuda}
 for method in $METHODS; do
-  timeout 90 $PY tools/bench_eval.py --method "$method" --config paper --device "$DEVICE" \
+  timeout "${BENCH_TIMEOUT:-90}" $PY tools/bench_eval.py --method "$method" --config "${CONFIG:-paper}" --device "$DEVICE" \
     --precision fp32,bf16 --limit "$LIMIT" --batch-size "${BATCH:-16}" --workers "${WORKERS:-8}" \
     --repeat 2 --json "$OUT/bench_$method.json" > "$OUT/bench_$method.txt" 2>&1 \
     || echo "bench $method failed or timed out (see bench_$method.txt)" >> "$OUT/failures.txt"

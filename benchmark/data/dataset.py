@@ -44,6 +44,13 @@ class ClipReader:
     def __init__(self, spec: InputSpec, augment=None):
         self.spec = spec
         self.augment = augment
+        self.opener = None  # set per read by ClipDataset for perturbed views (robustness)
+
+    def open(self, path: str):
+        """The video every reader reads from: the file, or (robustness) a perturbed view of it,
+        so that everything after decoding — faces, optical flow, resizing — sees the same
+        frames. Perturbations are applied here and nowhere else."""
+        return self.opener(path) if self.opener is not None else video_io.open_video(path)
 
     def frame_indices(self, num_frames: int, rng: np.random.Generator | None) -> np.ndarray:
         """The frame indices of the clips, ``[K, T]`` (raises `VideoDecodeError` if too short)."""
@@ -61,7 +68,7 @@ class ClipReader:
         Returns:
             frames uint8 ``[F, S, S, 3]`` and ``index`` ``[K, T]`` into them.
         """
-        video = video_io.open_video(path)
+        video = self.open(path)
         try:
             if self.spec.preset:
                 from benchmark.data.presets import read_preset

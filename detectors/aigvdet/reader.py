@@ -31,7 +31,6 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from benchmark.data import video as video_io
 from benchmark.data.dataset import ClipReader, clips_tensor
 from benchmark.data.spec import InputSpec
 from benchmark.errors import DataError
@@ -71,7 +70,7 @@ class FlowClipReader(ClipReader):
         Evaluation with ``sampling: all`` also returns the mask ``valid`` bool ``[K, 2T-1]``
         (`every_frame_layout`); other samplings and training return the clips alone.
         """
-        video = video_io.open_video(path)
+        video = self.open(path)
         try:
             if rng is None and self.spec.sampling == "all":
                 indices, flow_index, valid = every_frame_layout(video.num_frames, self.spec.frames,
@@ -94,9 +93,9 @@ class FlowClipReader(ClipReader):
     # -- flow of a whole video, cached ---------------------------------------------------------
     def video_flow(self, path: str, video=None) -> np.ndarray:
         """Rendered flow images of every consecutive pair, uint8 ``[F-1, S, S, 3]`` (cached)."""
-        file = self.cache_file(path)
         own = video is None
-        video = video_io.open_video(path) if own else video
+        video = self.open(path) if own else video
+        file = self.cache_file(path, getattr(video, "identity", None))
         try:
             cached = self._load(file, video.num_frames)
             flows = cached if cached is not None else self._compute(video)
@@ -133,18 +132,21 @@ class FlowClipReader(ClipReader):
             parts.append(self.transform(images))  # RAFT's padded rendering, then the crop
         return np.concatenate(parts)
 
-    def cache_key(self, path: str) -> str:
-        """sha256 of the video's identity and every setting that changes its flow images."""
+    def cache_key(self, path: str, view: dict | None = None) -> str:
+        """sha256 of the video's identity, the view it is read through (a perturbation and level:
+        perturbed frames have their own flow) and every setting that changes its flow images."""
         resolved = Path(path).expanduser().resolve()
         stat = resolved.stat()
         key = {"format": CACHE_FORMAT, "path": str(resolved), "size": stat.st_size,
                "mtime_ns": stat.st_mtime_ns, "flow": self.estimator.identity(),
                "channel_order": self.channel_order, "size_px": self.spec.size,
                "resize": self.spec.resize}
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+        if view:
+            key["view"] = view
+        return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
-    def cache_file(self, path: str) -> Path:
-        key = self.cache_key(path)
+    def cache_file(self, path: str, view: dict | None = None) -> Path:
+        key = self.cache_key(path, view)
         return self.cache_dir / key[:2] / f"{key}.npy"
 
 

@@ -69,7 +69,7 @@ class FaceClipReader(ClipReader):
     def __call__(self, path: str, rng: np.random.Generator | None = None) -> torch.Tensor:
         """uint8 face clips ``[K, 3, 1, S, S]`` (K = 1 in training: one random face); raises
         `NoFaceError` when no sampled frame holds a face."""
-        video = video_io.open_video(path)
+        video = self.open(path)
         try:
             indices = self.sampled_indices(video, rng)  # [T]
             frames = self.load(video, indices)  # [T, H, W, 3] at the video's own resolution
