@@ -50,6 +50,7 @@ class FlowConfig(Section):
     raft_weights: Optional[str] = None
     raft_iterations: int = Field(20, ge=1)
     raft_batch_size: int = Field(4, ge=1)
+    raft_keep_padding: bool = False  # render RAFT's padded field before the crop, as upstream
     device: str = "cpu"
     opencv: Literal["farneback", "dis"] = "farneback"
     opencv_params: Optional[dict[str, Any]] = None
