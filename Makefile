@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all venv bench clean
+.PHONY: demo test test-all venv bench regress regress-baseline goldens clean
 
 venv: $(STAMP)
 
@@ -21,8 +21,19 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(VPY) -m pytest -q -m "slow or not slow" tests
 
+# The regression gate on the CPU: a smaller set than the GPU workflow (tools/regress.sh).
+regress: $(STAMP)
+	DEVICE=cpu METHODS="$(or $(METHODS),sta mmvgm_i3d aigvdet)" TRAIN="$(or $(TRAIN),sta)" tools/regress.sh
+
+regress-baseline: $(STAMP)
+	DEVICE=cpu METHODS="$(or $(METHODS),sta mmvgm_i3d aigvdet)" TRAIN="$(or $(TRAIN),sta)" tools/regress.sh --write-baseline
+
+# After a deliberate numerical change: rewrite tests/goldens and print what moved.
+goldens: $(STAMP)
+	$(VPY) tools/update_goldens.py
+
 bench: $(STAMP)
 	$(VPY) tools/bench_eval.py --method sta --config mini
 
 clean:
-	rm -rf $(VENV) vbench_runs .pytest_cache
+	rm -rf $(VENV) vbench_runs vbench_regress_runs .pytest_cache

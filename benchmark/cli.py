@@ -56,6 +56,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override config entries, e.g. train.epochs=2 train.optimizer.lr=1e-4")
+    run.add_argument("--canonicalize", metavar="RECIPE",
+                     help="re-encode every video with one recipe before scoring (a name such as "
+                          "h264-crf23-224p25 or codec=libx264,crf=23,width=224,height=224,fps=25)")
+    run.add_argument("--real-floor", action="store_true",
+                     help="add a control unit: the detector trained on two disjoint halves of the "
+                          "real videos; its AUC between them should be near 0.5")
+    run.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                     help="evaluation forward under autocast (bf16 on CPU or GPU, fp16 on GPU); "
+                          "scores move by about 1e-3 (part of the run key)")
+    run.add_argument("--channels-last", action="store_true",
+                     help="channels-last memory for conv weights (faster conv nets on GPUs)")
+    run.add_argument("--batch-size", metavar="N|auto",
+                     help="evaluation videos per batch (default: the config's eval.batch_size); "
+                          "auto: the largest that fits in memory")
     run.add_argument("--dry-run", action="store_true",
                      help="check everything, print what the run would do on which videos, write "
                           "the manifest it would use (./<data>.manifest.csv) and stop")
@@ -70,6 +84,19 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
+    compare = sub.add_parser("compare", help="paired comparison of runs on the videos they share")
+    compare.add_argument("runs", nargs="+", help="two or more run directories")
+    compare.add_argument("--out", default="vbench_compare", help="output directory")
+    compare.add_argument("--intersect", action="store_true",
+                         help="compare runs over different data on the videos they share")
+    regress = sub.add_parser("regress", help="compare runs with stored baselines; exit 1 on a "
+                                             "regression (the CI gate)")
+    regress.add_argument("runs", nargs="+", help="run directories")
+    regress.add_argument("--baseline", required=True,
+                         help="a baseline file, or a folder holding <protocol>/<method>-<config>.json")
+    regress.add_argument("--write-baseline", action="store_true",
+                         help="create or update the baseline from the runs instead of checking")
+    regress.add_argument("--out", default="vbench_regress", help="where verdict.json/.md go")
     from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
     add_data_parser(sub)
     return parser
@@ -86,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
-        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report}[args.command])(args)
+        return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report,
+                                                     "compare": _compare, "regress": _regress}[args.command])(args)
     except VBenchError as err:
         print(f"vbench: error: {err}", file=sys.stderr)
         return 2
@@ -120,6 +148,9 @@ def _run(args) -> int:
                          reuse_across_versions=args.reuse_across_versions,
                          data_options=options_from_args(args, extra=data_pairs),
                          max_failed_share=args.max_failed_share,
+                         canonicalize=args.canonicalize, real_floor=args.real_floor,
+                         precision=args.precision, channels_last=args.channels_last,
+                         batch_size=_batch_size(args.batch_size),
                          command="vbench " + " ".join(args.argv))
     if args.dry_run:
         from benchmark.dryrun import dry_run
@@ -138,6 +169,16 @@ def _run(args) -> int:
     print_run(report.parent)
     print(report)
     return _failure_code(report.parent, request.max_failed_share)
+
+
+def _batch_size(text: str | None):
+    from benchmark.errors import VBenchError
+
+    if text is None or text == "auto":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise VBenchError(f"--batch-size expects a positive integer or 'auto', got {text!r}")
+    return int(text)
 
 
 def _failure_code(run_dir: Path, share: float) -> int:
@@ -203,20 +244,65 @@ def _ls(args) -> int:
 
 
 def _report(args) -> int:
-    from benchmark.errors import VBenchError
-    from benchmark.report import load_run, render_report
+    from benchmark.report import render_report
 
-    runs = []
-    for path in args.runs:
-        if not (Path(path) / "run.json").is_file():
-            raise VBenchError(f"{path}: not a run directory (no run.json)")
-        runs.append(load_run(Path(path)))
+    runs = _load_runs(args.runs)
     paths = render_report(runs, Path(args.out))
     for kind, path in paths.items():
         if kind != "html":
             print(path)
     print(paths["html"])
     return 0
+
+
+def _load_runs(paths: list[str]):
+    from benchmark.errors import VBenchError
+    from benchmark.report import load_run
+
+    runs = []
+    for path in paths:
+        if not (Path(path) / "run.json").is_file():
+            raise VBenchError(f"{path}: not a run directory (no run.json)")
+        runs.append(load_run(Path(path)))
+    return runs
+
+
+def _compare(args) -> int:
+    from benchmark.compare import compare_runs
+    from benchmark.compare_report import render_comparison
+
+    runs = _load_runs(args.runs)
+    paths = render_comparison(compare_runs(runs, intersect=args.intersect), runs, args.out)
+    print(paths["md"])
+    print(paths["json"])
+    print(paths["html"])
+    return 0
+
+
+def _regress(args) -> int:
+    """0 when no run regressed, 1 when one did (2: bad input, from `main`)."""
+    from benchmark import regress
+    from benchmark.io import atomic_write_json
+
+    runs = _load_runs(args.runs)
+    root = Path(args.baseline)
+    as_file = root.suffix == ".json"
+    if args.write_baseline:
+        groups: dict[Path, list] = {}
+        for run in runs:
+            groups.setdefault(root if as_file else regress.baseline_path(root, run), []).append(run)
+        for path, members in groups.items():
+            atomic_write_json(path, regress.make_baseline(members))
+            print(f"wrote {path} from {len(members)} run(s)")
+        return 0
+    verdicts = []
+    for run in runs:
+        path = root if as_file else regress.baseline_path(root, run)
+        verdicts.append(regress.check(run, regress.load_baseline(path), str(path)))
+    json_path, md_path = regress.write_outputs(verdicts, Path(args.out))
+    print(md_path.read_text(encoding="utf-8"))
+    print(json_path)
+    return 1 if any(v["regressions"] for v in verdicts) else 0
 
 
 if __name__ == "__main__":

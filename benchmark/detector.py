@@ -16,6 +16,7 @@ from benchmark.config import DetectorConfig
 from benchmark.errors import ConfigError, RegistryError
 
 AGGREGATIONS = ("mean", "max", "median")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 class Detector:
@@ -102,6 +103,41 @@ class Detector:
         self.model.to(device)
         return self
 
+    def set_inference(self, precision: str = "fp32", channels_last: bool = False) -> "Detector":
+        """How the forward runs in evaluation: autocast to ``bf16``/``fp16`` (weights stay fp32,
+        logits come back as fp32), and channels-last memory for conv networks (4-D and 5-D
+        weights). Training is unaffected.
+
+        Raises:
+            ConfigError: an unknown precision, or fp16 on a CPU (no fp16 autocast there).
+        """
+        import torch
+
+        if precision not in PRECISIONS:
+            from benchmark.errors import UnknownKeyError
+
+            raise UnknownKeyError("precision", precision, PRECISIONS)
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("--precision fp16 needs a CUDA device (CPU autocast runs bf16)")
+        self.precision = precision
+        if channels_last:
+            for module in self.model.modules():
+                for name, param in module.named_parameters(recurse=False):
+                    if param.dim() in (4, 5):
+                        fmt = torch.channels_last if param.dim() == 4 else torch.channels_last_3d
+                        param.data = param.data.contiguous(memory_format=fmt)
+        return self
+
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        """Shape of one clip as its `clip_reader` delivers it to `clip_scores`, ``(3, T, H, W)``.
+
+        The input spec's shape unless the reader adds frames (AIGVDet's flow images) or cuts
+        clips differently (GenConViT's one-frame face clips); cost and golden tests build their
+        clips from it.
+        """
+        return self.spec.clip_shape
+
     # -- weights ---------------------------------------------------------------------------------
     def load_weights(self, path: str | Path | Mapping[str, str | Path],
                      sha256: str | Mapping[str, str] | None = None) -> LoadSummary:
@@ -172,7 +208,10 @@ class Detector:
         import torch
 
         self.model.eval()
-        with torch.inference_mode():
+        precision = getattr(self, "precision", "fp32")
+        with torch.inference_mode(), torch.autocast(
+                self.device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16,
+                enabled=precision != "fp32"):
             return self.forward_logits(self.normalize(clips)).float()
 
     def scores_from_logits(self, logits):
@@ -190,9 +229,13 @@ class Detector:
 
         A sigmoid-scored (one-logit) detector gives ``[1 - p, p]``.
         """
+        return self.probs_from_logits(self.clip_logits(clips))
+
+    def probs_from_logits(self, logits):
+        """Logits ``[N, num_classes]`` → class probabilities ``[N, num_classes]`` (see
+        `class_probs`)."""
         import torch
 
-        logits = self.clip_logits(clips)
         if self.score_cfg["type"] == "sigmoid":
             p = self.scores_from_logits(logits)
             return torch.stack([1 - p, p], dim=1)
@@ -216,6 +259,12 @@ class Detector:
         if self.aggregation == "mean":
             return video
         return video / video.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def video_scores(self, clips, video_index, num_videos: int, valid=None):
+        """uint8 clips of a batch → one score per video ``[num_videos]``: the clips' scores
+        aggregated. Detectors whose readers mark the frame slots that count (``valid``, e.g.
+        AIGVDet's overlapping clips) override it to score exactly those."""
+        return self.aggregate(self.clip_scores(clips), video_index, num_videos)
 
 
 def aggregate(values, index, num_videos: int, how: str = "mean"):
@@ -241,6 +290,9 @@ def build_detector(method: str, config: str | dict[str, Any] = "mini",
     from benchmark.registry import registry
 
     entry = registry(registry_path).get(method)
+    if entry.kind != "detector":
+        raise RegistryError(f"{entry.origin}: method '{method}' is a {entry.kind}, not a detector; "
+                            f"build it with benchmark.defences.build_defence('{method}')")
     cls = entry.load_class()
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise RegistryError(f"{entry.origin}: '{entry.entry_point}' is not a Detector subclass")

@@ -63,3 +63,19 @@ class VideoDecodeError(VBenchError):
     def __init__(self, path: str, reason: str):
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
+
+
+class ImageInputError(VBenchError):
+    """An input image for a generation-time defence is unusable (not RGB, too small, bad type)."""
+
+
+class ModelFolderError(VBenchError):
+    """A local model folder (e.g. a diffusers pipeline) lacks a component or cannot be loaded."""
+
+
+class TrajectoryError(DataError):
+    """A recorded x̂0 trajectory has other steps or shapes than expected."""
+
+
+class DefenceConfigError(VBenchError):
+    """A defence setting is out of range (e.g. an L∞ budget outside (0, 1])."""

@@ -2,14 +2,17 @@
 
 Face-based detectors (GenConViT) score face crops, not whole frames. A face detector here is any
 callable that takes one uint8 RGB frame ``[H, W, 3]`` and returns integer boxes ``[K, 4]`` as
-``(top, left, bottom, right)`` (bottom/right exclusive) — the `FaceDetector` protocol.
+``(top, left, bottom, right)`` (bottom/right exclusive) — the `FaceDetector` protocol — and has a
+``name`` saying which finder it is (run records name the finder that ran).
 
-The default, `LBPCascadeFaceDetector`, needs no download: opencv-python 5 no longer ships the Haar
-cascade files (``cv2.data.haarcascades`` is an empty folder, and its ``CascadeClassifier`` refuses
-the old LBP format), so we use scikit-image's bundled OpenCV LBP frontal-face cascade through
-``skimage.feature.Cascade``. It is a weaker detector than the dlib HOG/CNN models that upstream
-methods use (``face_recognition``): frontal faces only, some misses on small or turned faces.
-`WholeFrameDetector` treats every frame as one face, for datasets that already hold face crops.
+- ``dlib_hog`` (`benchmark.dlib_faces.DlibHOGFaceDetector`): what upstream methods use
+  (``face_recognition``'s HOG model); needs the optional ``faces`` extra.
+- ``lbp_cascade`` (`LBPCascadeFaceDetector`): the offline fallback, no extra package: scikit-image's
+  bundled OpenCV LBP frontal-face cascade through ``skimage.feature.Cascade`` (opencv-python 5
+  ships no cascade files). Weaker than dlib's HOG: frontal faces only, more misses on small or
+  turned faces, a different box geometry — scores are then not upstream's.
+- ``auto``: ``dlib_hog`` where dlib is installed, else ``lbp_cascade`` with a warning.
+- ``whole_frame`` (`WholeFrameDetector`): every frame is one face, for datasets of face crops.
 
 Detectors are plain settings until first used, so they pickle into DataLoader workers.
 """
@@ -26,6 +29,8 @@ from benchmark.errors import DataError, UnknownKeyError
 class FaceDetector(Protocol):
     """Frame uint8 RGB ``[H, W, 3]`` → int64 boxes ``[K, 4]`` ``(top, left, bottom, right)``."""
 
+    name: str
+
     def __call__(self, frame: np.ndarray) -> np.ndarray: ...
 
 
@@ -38,7 +43,7 @@ def _check_frame(frame: np.ndarray) -> None:
 
 
 class LBPCascadeFaceDetector:
-    """OpenCV's LBP frontal-face cascade as shipped with scikit-image, run by skimage.
+    """OpenCV's LBP frontal-face cascade as shipped with scikit-image, run by skimage (fallback).
 
     Args:
         scale_factor: step between the scales searched (> 1; smaller finds more, slower).
@@ -47,6 +52,8 @@ class LBPCascadeFaceDetector:
         min_size: smallest face side in pixels.
         min_neighbors: detections that must overlap for a face to be kept.
     """
+
+    name = "lbp_cascade"
 
     def __init__(self, scale_factor: float = 1.2, min_size_ratio: float = 0.1, min_size: int = 24,
                  min_neighbors: int = 4):
@@ -83,19 +90,45 @@ class LBPCascadeFaceDetector:
 class WholeFrameDetector:
     """Every frame is one face: for datasets whose frames already are face crops."""
 
+    name = "whole_frame"
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         _check_frame(frame)
         return np.array([[0, 0, frame.shape[0], frame.shape[1]]], np.int64)
 
 
-FACE_DETECTORS = {"lbp_cascade": LBPCascadeFaceDetector, "whole_frame": WholeFrameDetector}
+def _dlib_hog(**kwargs) -> FaceDetector:
+    from benchmark.dlib_faces import DlibHOGFaceDetector
+
+    return DlibHOGFaceDetector(**kwargs)
+
+
+def _auto(fallback: Mapping[str, Any] | None = None, **kwargs) -> FaceDetector:
+    """dlib's HOG detector (``kwargs``) where dlib is installed, else the LBP cascade
+    (``fallback`` arguments), with a warning: the run then does not find faces as upstream."""
+    import warnings
+
+    from benchmark.dlib_faces import INSTALL_HINT, dlib_available
+
+    if dlib_available():
+        return _dlib_hog(**kwargs)
+    warnings.warn(f"face detector 'auto': dlib is not installed, using the LBP cascade fallback, "
+                  f"which finds other faces than upstream's dlib HOG detector; {INSTALL_HINT}",
+                  stacklevel=3)
+    return LBPCascadeFaceDetector(**dict(fallback or {}))
+
+
+FACE_DETECTORS = {"auto": _auto, "dlib_hog": _dlib_hog, "lbp_cascade": LBPCascadeFaceDetector,
+                  "whole_frame": WholeFrameDetector}
 
 
 def build_face_detector(cfg: Mapping[str, Any] | None = None) -> FaceDetector:
-    """A face detector from a config such as ``{"type": "lbp_cascade", "scale_factor": 1.2}``.
+    """A face detector from a config such as ``{"type": "dlib_hog", "upsample": 0}``.
 
     Args:
-        cfg: ``type`` (one of `FACE_DETECTORS`; ``lbp_cascade`` when absent) and its arguments.
+        cfg: ``type`` (one of `FACE_DETECTORS`; ``lbp_cascade`` when absent) and its arguments;
+            ``auto`` takes dlib's arguments plus ``fallback:`` (the LBP cascade's). The built
+            detector's ``name`` says which finder it is.
     """
     cfg = dict(cfg or {})
     kind = cfg.pop("type", "lbp_cascade")
@@ -116,32 +149,32 @@ def clip_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
     return boxes[keep]
 
 
-def crop_faces(frame: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
+def crop_faces(frame: np.ndarray, boxes: np.ndarray, size: int,
+               interpolation: str = "cv2_area") -> np.ndarray:
     """Crops each box of ``frame`` exactly (no margin) and resizes it to ``size`` × ``size``.
 
     Args:
         frame: uint8 RGB ``[H, W, 3]``.
         boxes: ``[K, 4]`` ``(top, left, bottom, right)``.
         size: output side.
+        interpolation: a `benchmark.data.spatial.INTERPOLATIONS` filter; GenConViT resizes every
+            crop with OpenCV's ``INTER_AREA``, enlarging ones too (``cv2_area``).
 
     Returns:
         uint8 ``[K, size, size, 3]``.
     """
-    import cv2
+    from benchmark.data.spatial import resize_image
 
     boxes = clip_boxes(np.asarray(boxes, np.int64).reshape(-1, 4), *frame.shape[:2])
     out = np.empty((len(boxes), size, size, 3), np.uint8)
     for i, (top, left, bottom, right) in enumerate(boxes):
-        face = np.ascontiguousarray(frame[top:bottom, left:right])
-        shrink = face.shape[0] * face.shape[1] > size * size
-        # INTER_AREA when shrinking, as GenConViT's face_rec does
-        interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-        cv2.resize(face, (size, size), dst=out[i], interpolation=interp)
+        out[i] = resize_image(frame[top:bottom, left:right], size, size, interpolation)
     return out
 
 
 def faces_in_frames(frames: np.ndarray, detector: FaceDetector, size: int,
-                    max_faces: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    max_faces: int | None = None, interpolation: str = "cv2_area"
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Every face of every frame, cropped and resized, in frame order.
 
     Args:
@@ -149,13 +182,14 @@ def faces_in_frames(frames: np.ndarray, detector: FaceDetector, size: int,
         detector: a `FaceDetector`.
         size: side of the crops.
         max_faces: stop after this many faces (None: all).
+        interpolation: the crops' resize filter (see `crop_faces`).
 
     Returns:
         crops uint8 ``[K, size, size, 3]`` and the frame index of each crop ``[K]``.
     """
     crops, origin = [], []
     for index, frame in enumerate(frames):
-        found = crop_faces(frame, detector(frame), size)
+        found = crop_faces(frame, detector(frame), size, interpolation)
         crops.append(found)
         origin += [index] * len(found)
         if max_faces is not None and len(origin) >= max_faces:

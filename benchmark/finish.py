@@ -39,6 +39,10 @@ def _record(ctx) -> dict[str, Any]:
         "code": code_info(), "git_commit": code_info()["git_commit"],
         "versions": package_versions(), "device": ctx.device,
         "device_info": device_info(ctx.device), "world_size": world()[1], "workers": ctx.workers,
+        "canonicalize": ctx.canonical, "real_floor": request.real_floor,
+        "reader": ctx.reader,
+        "inference": {"precision": request.precision, "channels_last": request.channels_last,
+                      "batch_size": request.batch_size or ctx.config["eval"]["batch_size"]},
         "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,
         "content_key": content_key(ctx.key_spec), "key_spec": ctx.key_spec,
         "command": request.command}
@@ -88,9 +92,16 @@ def finish(ctx, scores, how, start: float) -> Path:
     from benchmark.data.manifest import save_manifest
     from benchmark.report import RunData, render_report
 
+    from benchmark.controls import protocol_scores, real_floor_metrics, shortcut_summary
+
     run, request = ctx.run, ctx.request
-    results = ctx.protocol.metrics(scores, ctx.options)
+    results = ctx.protocol.metrics(protocol_scores(scores), ctx.options)
     results["protocol"] = {"name": ctx.protocol.name, "version": ctx.protocol.version}
+    results["controls"] = {"real_vs_real": real_floor_metrics(scores)}
+    shortcuts = _stored_json(run.dir / "shortcuts.json") if how == "stored" else None
+    if shortcuts is None:
+        shortcuts = shortcut_summary(ctx.manifest, seed=request.seed)
+        atomic_write_json(run.dir / "shortcuts.json", shortcuts)
     if how != "stored":
         atomic_write_frame(run.dir / "scores.parquet", scores)
     atomic_write_json(run.dir / "metrics.json", results)
@@ -101,10 +112,17 @@ def finish(ctx, scores, how, start: float) -> Path:
     atomic_write_frame(run.dir / "metrics.csv", metrics)
     save_manifest(ctx.manifest, run.dir / "manifest.csv")
     info = _final_info(ctx, scores, results, how, start)
-    paths = render_report([RunData.from_memory(run.dir, info, scores, results)], run.dir,
-                          title=f"vbench: {info['run_id']}")
+    paths = render_report([RunData.from_memory(run.dir, info, scores, results, shortcuts)],
+                          run.dir, title=f"vbench: {info['run_id']}")
     atomic_write_json(run.info_path, info)  # last: "complete" means every file above exists
     return paths["html"]
+
+
+def _stored_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _final_info(ctx, scores, results, how, start: float) -> dict[str, Any]:

@@ -11,12 +11,12 @@ flow ``[F-1, H, W, 2]``, (dx, dy) in pixels from frame i to frame i+1):
 
 `flow_to_color` renders a flow field with the Middlebury colour wheel (Baker et al., "A Database
 and Evaluation Methodology for Optical Flow", IJCV 2011), normalised per image by its largest
-magnitude. `build_flow` picks the estimator from a plain config dict.
+magnitude, bit for bit as RAFT's ``flow_viz`` (which AIGVDet uses). `build_flow` picks the estimator
+from a plain config dict.
 """
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -57,11 +57,15 @@ def color_wheel() -> np.ndarray:
 
 def flow_to_color(flow: np.ndarray, channel_order: str = "rgb",
                   max_magnitude: float | None = None) -> np.ndarray:
-    """Renders flow fields as colour-wheel images.
+    """Renders flow fields as colour-wheel images, exactly as RAFT's ``flow_viz.flow_to_image``.
 
     Hue is the flow direction, saturation its length relative to the normalising magnitude
     (white = no motion). Vectors are divided by ``max_magnitude`` or, when None, by each image's own
-    largest magnitude (+1e-5), as RAFT's visualisation does.
+    largest magnitude + 1e-5. The arithmetic follows RAFT's code step by step, dtypes included
+    (float32 flow, the divisor rounded as NumPy 1.x rounds it, float64 colours), so renderings are
+    bit-identical to AIGVDet's; in particular the wheel position is taken from
+    ``atan2(-dy, -dx)``, whose seam at +x depends on the sign of a zero ``dy`` (``-0.0`` renders as
+    the last wheel entry, (255, 0, 43), ``+0.0`` as the first, pure red).
 
     Args:
         flow: float ``[..., H, W, 2]`` (dx, dy) in pixels, y pointing down.
@@ -76,34 +80,35 @@ def flow_to_color(flow: np.ndarray, channel_order: str = "rgb",
     if channel_order not in CHANNEL_ORDERS:
         raise DataError(f"flow channel_order must be one of {CHANNEL_ORDERS}, "
                         f"got {channel_order!r}")
-    flow = np.asarray(flow, np.float64)
+    flow = np.asarray(flow)
     if flow.ndim < 3 or flow.shape[-1] != 2:
         raise DataError(f"flow_to_color: expected flow [..., H, W, 2], got shape {flow.shape}")
+    flow = flow if flow.dtype in (np.float32, np.float64) else flow.astype(np.float32)
     u, v = flow[..., 0], flow[..., 1]  # [..., H, W]
-    magnitude = np.hypot(u, v)
     if max_magnitude is None:
-        peak = magnitude.max(axis=(-2, -1), keepdims=True) if magnitude.size else 0.0
-        scale = 1.0 / (peak + NORM_EPS)
+        radius = np.sqrt(np.square(u) + np.square(v))
+        peak = radius.max(axis=(-2, -1), keepdims=True) if radius.size else np.zeros_like(radius)
+        # NumPy 1.x added the float32 peak and the Python 1e-5 in float64, then divided in float32
+        divisor = (peak.astype(np.float64) + NORM_EPS).astype(flow.dtype)
     else:
-        scale = 1.0 / float(max_magnitude)
-    rgb = _wheel_colors(np.arctan2(v, u), magnitude * scale)  # [..., H, W, 3] in [0, 1]
-    image = np.floor(255.0 * rgb).astype(np.uint8)
+        divisor = np.asarray(max_magnitude, np.float64).astype(flow.dtype)
+    image = _wheel_colors(u / divisor, v / divisor)
     return np.ascontiguousarray(image[..., ::-1]) if channel_order == "upstream_bgr" else image
 
 
-def _wheel_colors(angle: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Direction (radians, 0 = +x) and normalised length ``[...]`` → RGB in [0, 1], ``[..., 3]``."""
-    wheel = color_wheel() / 255.0
+def _wheel_colors(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Normalised flow components ``[...]`` → uint8 RGB ``[..., 3]`` (RAFT's ``flow_uv_to_colors``)."""
+    wheel = color_wheel()
     n = len(wheel)
-    # the wheel spans a full turn over its entries 0 .. n-1
-    position = np.mod(angle, 2 * math.pi) / (2 * math.pi) * (n - 1)
-    k0 = np.floor(position).astype(np.int64)
-    k1 = (k0 + 1) % n
-    frac = (position - k0)[..., None]
-    hue = (1 - frac) * wheel[k0 % n] + frac * wheel[k1]  # [..., 3]
+    radius = np.sqrt(np.square(u) + np.square(v))
+    position = (np.arctan2(-v, -u) / np.pi + 1) / 2 * (n - 1)  # 0 .. n-1 over a full turn
+    k0 = np.floor(position).astype(np.int32)
+    k1 = np.where(k0 + 1 == n, 0, k0 + 1)
+    frac = (position - k0)[..., None]  # float64, as NumPy promotes float32 - int32
+    hue = (1 - frac) * (wheel[k0] / 255.0) + frac * (wheel[k1] / 255.0)  # [..., 3]
     r = radius[..., None]
-    inside = 1 - r * (1 - hue)  # towards white as the vector shrinks
-    return np.where(r <= 1, inside, hue * OUT_OF_RANGE_DIM)
+    colour = np.where(r <= 1, 1 - r * (1 - hue), hue * OUT_OF_RANGE_DIM)  # white as r shrinks
+    return np.floor(255 * colour).astype(np.uint8)
 
 
 class FlowEstimator:
@@ -183,28 +188,33 @@ class OpenCVFlow(FlowEstimator):
 class RaftFlow(FlowEstimator):
     """torchvision's RAFT-large from a local weights file, loaded with ``weights_only=True``.
 
-    Frames are scaled to [-1, 1] (what RAFT expects), replicate-padded so height and width are
-    multiples of 8 (RAFT's 1/8 feature grid) and at least `RAFT_MIN_SIDE` (torchvision refuses
-    smaller inputs: its 4-level correlation pyramid needs a 16x16 feature grid), and the flow is
-    cropped back to the frame size. The model is built lazily, so an estimator pickles cheaply into
-    DataLoader workers.
+    Frames are scaled to [-1, 1] (what RAFT expects) and replicate-padded as RAFT's ``InputPadder``
+    does (height and width up to multiples of 8, split evenly between the sides, the odd pixel at
+    the end), plus more where torchvision needs at least `RAFT_MIN_SIDE` (its 4-level correlation
+    pyramid needs a 16x16 feature grid). With ``keep_padding`` (AIGVDet) the flow keeps
+    ``InputPadder``'s padding, because AIGVDet renders and centre-crops the padded field; otherwise
+    it is cropped back to the frame. The model is built lazily, so an estimator pickles cheaply
+    into DataLoader workers.
 
     Args:
         weights: path to a torchvision ``raft_large`` state dict.
         iterations: refinement iterations (20, as RAFT's demo and AIGVDet use).
         batch_size: frame pairs per forward pass.
         device: where RAFT runs (``cpu`` inside DataLoader workers).
+        keep_padding: return the flow on the padded grid (``[F-1, H + ph, W + pw, 2]``, ``ph``,
+            ``pw`` < 8) instead of the frame's.
     """
 
     name = "raft_large"
 
     def __init__(self, weights: str | Path, iterations: int = 20, batch_size: int = 4,
-                 device: str = "cpu"):
+                 device: str = "cpu", keep_padding: bool = False):
         self.weights = Path(weights).expanduser()
         if not self.weights.is_file():
             raise WeightsError(f"flow.raft_weights: file not found: {self.weights} (give a local "
                                f"torchvision raft_large state dict; nothing is downloaded)")
         self.iterations, self.batch_size, self.device = int(iterations), int(batch_size), device
+        self.keep_padding = bool(keep_padding)
         self._model = None
         self._digest: str | None = None
 
@@ -218,7 +228,8 @@ class RaftFlow(FlowEstimator):
             from benchmark.checkpoint import sha256_file
 
             self._digest = sha256_file(self.weights)
-        return {"weights_sha256": self._digest, "iterations": self.iterations}
+        return {"weights_sha256": self._digest, "iterations": self.iterations,
+                "keep_padding": self.keep_padding}
 
     def model(self):
         """The RAFT network, built and loaded strictly on first use."""
@@ -238,11 +249,13 @@ class RaftFlow(FlowEstimator):
 
         frames = _check_frames(frames)
         _, h, w, _ = frames.shape
-        pad_h, pad_w = _raft_padding(h), _raft_padding(w)
-        # split the padding evenly between the two sides, as RAFT's InputPadder does
-        pad = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
+        (top, bottom, out_h), (left, right, out_w) = (_raft_padding(h, self.keep_padding),
+                                                      _raft_padding(w, self.keep_padding))
         x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # [F, 3, H, W]
-        x = F.pad(x, pad, mode="replicate") if any(pad) else x
+        pads = (left, right, top, bottom)
+        x = F.pad(x, pads, mode="replicate") if any(pads) else x
+        # where the returned field starts inside the padded input
+        row, col = top - (out_h - h) // 2, left - (out_w - w) // 2
         model, out = self.model(), []
         with torch.inference_mode():
             for start in range(0, len(frames) - 1, self.batch_size):
@@ -250,13 +263,21 @@ class RaftFlow(FlowEstimator):
                 first = x[start:stop].to(self.device)
                 second = x[start + 1:stop + 1].to(self.device)
                 flow = model(first, second, num_flow_updates=self.iterations)[-1]  # [B, 2, H', W']
-                out.append(flow[:, :, pad[2]: pad[2] + h, pad[0]: pad[0] + w].float().cpu())
-        return torch.cat(out).permute(0, 2, 3, 1).numpy()  # [F-1, H, W, 2]
+                out.append(flow[:, :, row: row + out_h, col: col + out_w].float().cpu())
+        return torch.cat(out).permute(0, 2, 3, 1).numpy()  # [F-1, out_h, out_w, 2]
 
 
-def _raft_padding(side: int) -> int:
-    """Pixels to add to ``side`` for RAFT: up to a multiple of 8, and to `RAFT_MIN_SIDE` at least."""
-    return max(side + (-side % 8), RAFT_MIN_SIDE) - side
+def _raft_padding(side: int, keep_padding: bool) -> tuple[int, int, int]:
+    """(pad before, pad after, side of the returned flow) for one axis.
+
+    RAFT's ``InputPadder`` pads ``-side % 8`` pixels, half before (rounded down), the rest after;
+    torchvision needs `RAFT_MIN_SIDE` at least, which adds padding around that, split alike.
+    """
+    upstream = -side % 8
+    extra = max(side + upstream, RAFT_MIN_SIDE) - side - upstream
+    before = upstream // 2 + extra // 2
+    after = upstream - upstream // 2 + extra - extra // 2
+    return before, after, side + upstream if keep_padding else side
 
 
 def build_flow(cfg: Mapping[str, Any] | None) -> FlowEstimator:
@@ -264,13 +285,14 @@ def build_flow(cfg: Mapping[str, Any] | None) -> FlowEstimator:
 
     Args:
         cfg: ``{raft_weights: path | null, raft_iterations: 20, raft_batch_size: 4, device: cpu,
-            opencv: farneback | dis, opencv_params: {...}}``; other keys (e.g. ``channel_order``)
-            belong to the caller and are ignored here.
+            raft_keep_padding: false, opencv: farneback | dis, opencv_params: {...}}``; other keys
+            (e.g. ``channel_order``) belong to the caller and are ignored here.
     """
     cfg = dict(cfg or {})
     if cfg.get("raft_weights"):
         return RaftFlow(cfg["raft_weights"], iterations=cfg.get("raft_iterations", 20),
-                        batch_size=cfg.get("raft_batch_size", 4), device=cfg.get("device", "cpu"))
+                        batch_size=cfg.get("raft_batch_size", 4), device=cfg.get("device", "cpu"),
+                        keep_padding=cfg.get("raft_keep_padding", False))
     return OpenCVFlow(cfg.get("opencv", "farneback"), cfg.get("opencv_params"))
 
 

@@ -121,6 +121,49 @@ def _video_values(detector, batch, class_probs: bool) -> np.ndarray:
         clip_probs = detector.class_probs(batch.clips)  # [N_clips, K]
         video = detector.aggregate_probs(clip_probs, batch.video_index, batch.num_videos)
     else:
-        clip_scores = detector.clip_scores(batch.clips)  # [N_clips]
-        video = detector.aggregate(clip_scores, batch.video_index, batch.num_videos)
+        video = detector.video_scores(batch.clips, batch.video_index, batch.num_videos,
+                                      batch.valid)  # [B]
     return video.cpu().numpy()
+
+
+def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num_workers: int = 0,
+                  progress: bool = True, desc: str = "eval", decode_once: bool = True):
+    """Scores every video of ``manifest`` under every view (clean and perturbed), decoding each
+    video once (`benchmark.data.views`).
+
+    Returns:
+        ``(predictions, timings)``: one `Predictions` per view, in order, and the seconds spent
+        decoding (per video) and reading each view (per video: perturbing, finding faces or
+        flow, resizing).
+    """
+    from tqdm.auto import tqdm
+    from torch.utils.data import DataLoader
+
+    from benchmark.data.views import ViewDataset, collate_views
+
+    start, n = time.perf_counter(), len(manifest)
+    scores = [np.full(n, np.nan) for _ in views]
+    clips = [np.zeros(n, dtype=np.int64) for _ in views]
+    errors: list[list[str | None]] = [[None] * n for _ in views]
+    timings = {"decode": [], "views": [[] for _ in views]}
+    dataset = ViewDataset(manifest, detector.clip_reader(), views, pset, decode_once)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        collate_fn=collate_views)
+    with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar:
+        for batches, times in loader:
+            timings["decode"] += times["decode"]
+            for v, batch in enumerate(batches):
+                timings["views"][v] += times["views"][v]
+                for index, (_, error) in zip(batch.failed_indices, batch.failures):
+                    errors[v][index] = error
+                if batch.num_videos:
+                    video = detector.video_scores(batch.clips, batch.video_index, batch.num_videos,
+                                                  batch.valid)
+                    scores[v][batch.indices] = video.cpu().numpy()
+                    clips[v][batch.indices] = np.bincount(batch.video_index.numpy(),
+                                                          minlength=batch.num_videos)
+            bar.update(len(batches[0].indices) + len(batches[0].failures) if batches else 0)
+    seconds = time.perf_counter() - start
+    ids = list(manifest["video_id"])
+    return ([Predictions(ids, scores[v], clips[v], errors[v], seconds) for v in range(len(views))],
+            timings)

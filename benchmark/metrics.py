@@ -386,6 +386,27 @@ def macro_f1(labels: ArrayLike, preds: ArrayLike) -> float:
     return float(np.mean(scores))
 
 
+def binary_decisions(labels: ArrayLike, preds: ArrayLike) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of hard binary decisions (1 = positive).
+
+    Precision (recall) is 0.0 when nothing is predicted (present) positive, as scikit-learn's
+    ``zero_division=0``.
+
+    Args:
+        labels: true labels in {0, 1}, ``[N]``.
+        preds: decisions in {0, 1}, ``[N]``.
+    """
+    y, p = _check_labels(labels, "labels"), _check_labels(preds, "preds")
+    _same_length(y, p, ("labels", "preds"))
+    if len(y) == 0:
+        raise UndefinedMetricError("binary decisions", "the input has no videos")
+    tp = float(np.sum((y == 1) & (p == 1)))
+    precision = tp / p.sum() if p.sum() else 0.0
+    recall = tp / y.sum() if y.sum() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"accuracy": float(np.mean(y == p)), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1)}
+
 
 # The other multi-class metrics live in benchmark/metrics_multiclass.py (file size); they are
 # importable from here too, loaded on first use (that module imports this one).

@@ -5,5 +5,5 @@ heads, so building a config by type name never depends on what happened to be im
 """
 from benchmark.registry import registry
 
-for _entry in registry().methods.values():
-    _entry.load_class()
+for _key in registry().keys(kind="detector"):  # defences register no mmaction2 models
+    registry().get(_key).load_class()

@@ -43,13 +43,25 @@ def prepare(request, dry: bool = False):
     manifest, data_name = data.manifest, data.name
     check_text_columns(manifest, request.data)
     key_spec = key_spec_of(request, protocol, options, config, manifest, weights)
+    canonical = None
+    if request.canonicalize:
+        from benchmark.controls import canonicalize
+
+        with main_first():  # rank 0 re-encodes; the others find the cache filled
+            canonical_manifest, canonical = canonicalize(manifest, request.canonicalize)
+        canonical_manifest.attrs.update(manifest.attrs)
+        manifest = canonical_manifest
     run = Run(out, protocol.name, request.method, request.config, run_key(key_spec))
     ctx = RunContext(request, protocol, config, manifest, options, device, weights, run)
-    ctx.key_spec, ctx.data_name, ctx.data = key_spec, data_name, data
+    ctx.key_spec, ctx.data_name, ctx.data, ctx.canonical = key_spec, data_name, data, canonical
     ctx.units = protocol.plan(ctx)
     if not ctx.units:
         raise DataError(f"protocol {protocol.name}: nothing to do on {request.data} "
                         f"(the plan has no units)")
+    if request.real_floor:
+        from benchmark.controls import real_floor_unit
+
+        ctx.units.append(real_floor_unit(trains=weights is None))
     return ctx
 
 
@@ -80,6 +92,14 @@ def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:
                "options": options, "method": request.method, "config": config,
                "data": manifest.attrs["hash"], "seed": request.seed,
                "weights": weights.digest if weights is not None else None}
+    if request.canonicalize:  # the recipe changes every video the detector sees
+        from benchmark.data.canonical import parse_recipe, recipe_hash
+
+        content["canonicalize"] = recipe_hash(parse_recipe(request.canonicalize))
+    if request.real_floor:
+        content["real_floor"] = True
+    if request.precision != "fp32":  # autocast changes scores in their last digits
+        content["precision"] = request.precision
     return {**content, "code": code_version()}
 
 

@@ -23,7 +23,13 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_FIELDS = ("entry_point", "configs", "input", "tasks", "paper", "upstream", "weights",
                    "trained_on")
-KNOWN_TASKS = ("binary", "multiclass")
+# A method's `kind` (default `detector`): detectors score clips (benchmark.detector.Detector);
+# defences act while a video is generated (benchmark.defences.build_defence) and take no `input`.
+KINDS = ("detector", "defence")
+KIND_FIELDS = {"detector": REQUIRED_FIELDS,
+               "defence": tuple(f for f in REQUIRED_FIELDS if f != "input")}
+KIND_TASKS = {"detector": ("binary", "multiclass"), "defence": ("protection", "unsafe_generation")}
+KNOWN_TASKS = KIND_TASKS["detector"]
 
 
 def _yaml():
@@ -189,6 +195,7 @@ class MethodEntry:
     trained_on: str
     origin: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "detector"
 
     def load_class(self) -> type:
         """Imports the entry point (``module:Class``)."""
@@ -205,6 +212,10 @@ class MethodEntry:
 
         if name not in self.configs:
             raise UnknownKeyError(f"config of method '{self.key}'", name, self.configs)
+        if self.kind == "defence":
+            from benchmark.defences.config import load_defence_config
+
+            return load_defence_config(self, name, ROOT / self.configs[name], overrides or {})
         return load_method_config(self, name, ROOT / self.configs[name], overrides or {})
 
 
@@ -228,29 +239,34 @@ class MethodRegistry(Registry[MethodEntry]):
     def methods(self) -> dict[str, MethodEntry]:
         return {key: self.get(key) for key in self.names()}
 
-    def keys(self) -> list[str]:
-        return self.names()
+    def keys(self, kind: str | None = None) -> list[str]:
+        """Method keys, all or those of one `kind` (``detector`` or ``defence``)."""
+        return [k for k in self.names() if kind is None or self.get(k).kind == kind]
 
 
 def _entry(key: str, raw: Any, origin: str) -> MethodEntry:
     if not isinstance(raw, dict):
         raise RegistryError(f"{origin}: method '{key}' must be a mapping, got {type(raw).__name__}")
-    missing = [f for f in REQUIRED_FIELDS if f not in raw]
+    kind = raw.get("kind", "detector")
+    if kind not in KINDS:
+        raise RegistryError(f"{origin}: method '{key}': kind must be one of {KINDS}, got '{kind}'")
+    missing = [f for f in KIND_FIELDS[kind] if f not in raw]
     if missing:
         raise RegistryError(f"{origin}: method '{key}' lacks required fields: {', '.join(missing)}")
     if ":" not in str(raw["entry_point"]):
         raise RegistryError(f"{origin}: method '{key}': entry_point must be 'module:Class', "
                             f"got '{raw['entry_point']}'")
-    bad = [t for t in raw["tasks"] if t not in KNOWN_TASKS]
+    bad = [t for t in raw["tasks"] if t not in KIND_TASKS[kind]]
     if bad:
-        raise RegistryError(f"{origin}: method '{key}': unknown tasks {bad}; known: {KNOWN_TASKS}")
+        raise RegistryError(f"{origin}: method '{key}': unknown tasks {bad} for a {kind}; known: "
+                            f"{KIND_TASKS[kind]}")
     if not {"mini", "paper"} <= set(raw["configs"]):
         raise RegistryError(f"{origin}: method '{key}': configs must name 'mini' and 'paper', "
                             f"got {sorted(raw['configs'])}")
-    known = {f: raw[f] for f in REQUIRED_FIELDS}
-    extra = {k: v for k, v in raw.items() if k not in REQUIRED_FIELDS}
+    known = {f: raw.get(f, {}) for f in REQUIRED_FIELDS}
+    extra = {k: v for k, v in raw.items() if k not in REQUIRED_FIELDS and k != "kind"}
     known["tasks"] = tuple(known["tasks"])
-    return MethodEntry(key=key, origin=origin, extra=extra, **known)
+    return MethodEntry(key=key, origin=origin, extra=extra, kind=kind, **known)
 
 
 @lru_cache(maxsize=None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError, VBenchError
@@ -28,7 +29,7 @@ TEMPLATE_DIRS = (ROOT / "reports" / "templates", ROOT / "protocols")
 RUN_FILES = ("run.json", "scores.parquet", "metrics.json")
 INFO_KEYS = ("run_id", "method", "config", "protocol", "dataset")
 SCORE_COLUMNS = ("video_id", "generator", "label", "score", "unit", "status")
-BASE_COLUMNS = ("protocol", "data", "run_id", "method", "config", "weights", "seed",
+BASE_COLUMNS = ("protocol", "data", "rank", "tie", "run_id", "method", "config", "weights", "seed",
                 "overrides", "n_videos", "n_failed", "wall_time_s")
 
 
@@ -47,11 +48,12 @@ class RunData:
     info: dict[str, Any]
     scores: pd.DataFrame
     results: dict[str, Any]
+    shortcuts: dict[str, Any] | None = None
 
     @classmethod
     def from_memory(cls, path: Path, info: dict[str, Any], scores: pd.DataFrame,
-                    results: dict[str, Any]) -> "RunData":
-        return cls(Path(path), info, scores, results)
+                    results: dict[str, Any], shortcuts: dict[str, Any] | None = None) -> "RunData":
+        return cls(Path(path), info, scores, results, shortcuts)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -93,7 +95,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     if not isinstance(results.get("rows"), list):
         raise DataError(f"{run_dir / 'metrics.json'}: expected a list under 'rows'")
     scores = _read_table(run_dir / "scores.parquet", SCORE_COLUMNS, pd.read_parquet)
-    run = RunData(run_dir, info, scores, results)
+    shortcuts = _read_json(run_dir / "shortcuts.json") if (run_dir / "shortcuts.json").is_file() else None
+    run = RunData(run_dir, info, scores, results, shortcuts)
     try:
         run.protocol
     except VBenchError as exc:
@@ -129,6 +132,10 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
+def _listed(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
 def _weights(info: dict[str, Any]) -> str:
     weights = info.get("weights")
     if not weights:
@@ -155,8 +162,10 @@ def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
            "n_failed": int(first["status"].ne("ok").sum()),
            "wall_time_s": number(timings.get("total")) if isinstance(timings, dict) else None,
            "anchor": f"run-{index}"}
+    intervals = run.results.get("summary_ci") or {}
     for metric in run.protocol.leaderboard:
         row[metric.key] = number(run.summary.get(metric.key))
+        row[f"{metric.key}_ci"] = (intervals.get(metric.key) or {}).get("interval")
     return row
 
 
@@ -166,12 +175,14 @@ def _data_label(info: dict[str, Any]) -> str:
 
 def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
     """One leaderboard per (protocol, data): its columns and rows, best primary metric first."""
-    groups: dict[tuple[str, str], list[tuple[int, RunData]]] = {}
+    groups: dict[tuple[str, str, str], list[tuple[int, RunData]]] = {}
     for index, run in enumerate(runs):
-        key = (run.info["protocol"], str(run.info.get("manifest_hash")))
+        # a protocol may split its boards further (protection_efficacy: by the method's task)
+        sub = getattr(run.protocol.module, "board_group", lambda info: "")(run.info)
+        key = (run.info["protocol"], str(run.info.get("manifest_hash")), sub)
         groups.setdefault(key, []).append((index, run))
     boards = []
-    for (name, data_hash), members in groups.items():
+    for (name, data_hash, sub), members in groups.items():
         protocol = members[0][1].protocol
         rows = [_leaderboard_row(run, i) for i, run in members]
         primary = protocol.primary
@@ -181,11 +192,63 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
             return (value is None, -(value or 0.0) if metric.higher_is_better else (value or 0.0))
 
         overrides = {row["overrides"] for row in rows}
-        boards.append({"protocol": name, "data": rows[0]["data"], "metrics": list(protocol.leaderboard),
+        _rank([run for _, run in members], rows, primary)
+        board_views = getattr(protocol.module, "board_views", None)
+        extra = board_views([run for _, run in members]) if board_views else None
+        boards.append({"protocol": name + (f" ({sub})" if sub else ""), "data": rows[0]["data"],
+                       "metrics": list(protocol.leaderboard),
                        "rows": sorted(rows, key=key), "primary": primary,
+                       "views": extra, "partial": f"{name}_board.html.j2" if extra else None,
                        "note": "runs differ in config overrides: compare with care"
                        if len(overrides) > 1 else ""})
     return boards
+
+
+def _rank(runs: list[RunData], rows: list[dict[str, Any]], primary) -> None:
+    """``rank`` = 1 + the number of runs significantly better on the primary metric.
+
+    Runs over the same videos are compared paired, from the replicates each run stored for its
+    summary (same resamples), with Holm's correction over all pairs of the board; runs whose
+    replicates do not pair (e.g. other videos failed) count as better only when their intervals do
+    not overlap. ``tie`` marks a rank that other runs share.
+    """
+    from benchmark.intervals import SETTINGS, paired_difference
+    from benchmark.stats import holm
+
+    key, n = primary.key, len(runs)
+    stored = [(r.results.get("summary_ci") or {}).get(key) or {} for r in runs]
+    better = np.zeros((n, n), dtype=bool)  # better[i, j]: run i significantly better than run j
+    tests, pairs = {}, []
+    for i in range(n):
+        for j in range(i + 1, n):
+            same = runs[i].results.get("resample_key") == runs[j].results.get("resample_key")
+            diff = (paired_difference(stored[i].get("replicates") or [], stored[j].get("replicates") or [])
+                    if same else None)
+            if diff is not None:
+                tests[f"{i}-{j}"] = diff["p_value"]
+                pairs.append((i, j, diff))
+            else:
+                better[i, j], better[j, i] = _apart(rows[i], rows[j], key, primary.higher_is_better)
+    adjusted = holm(tests) if tests else {}
+    alpha = 1 - SETTINGS["level"]
+    for i, j, diff in pairs:
+        if adjusted[f"{i}-{j}"] < alpha:
+            i_higher = diff["low"] > 0
+            i_better = i_higher if primary.higher_is_better else not i_higher
+            better[i, j], better[j, i] = i_better, not i_better
+    ranks = 1 + better.sum(axis=0)
+    for j, row in enumerate(rows):
+        row["rank"] = int(ranks[j])
+        row["tie"] = bool((ranks == ranks[j]).sum() > 1)
+
+
+def _apart(a: dict[str, Any], b: dict[str, Any], key: str, higher: bool) -> tuple[bool, bool]:
+    """(a better, b better) when the two intervals do not overlap."""
+    ia, ib = a.get(f"{key}_ci"), b.get(f"{key}_ci")
+    if not ia or not ib:
+        return False, False
+    a_above, b_above = ia["low"] > ib["high"], ib["low"] > ia["high"]
+    return (a_above, b_above) if higher else (b_above, a_above)
 
 
 def _csv(boards: list[dict[str, Any]]) -> str:
@@ -193,7 +256,10 @@ def _csv(boards: list[dict[str, Any]]) -> str:
     for board in boards:
         for row in board["rows"]:
             record = {k: row.get(k) for k in BASE_COLUMNS}
-            record.update({m.key: row.get(m.key) for m in board["metrics"]})
+            for m in board["metrics"]:
+                band = row.get(f"{m.key}_ci") or {}
+                record.update({m.key: row.get(m.key), f"{m.key}_low": band.get("low"),
+                               f"{m.key}_high": band.get("high")})
             records.append(record)
     from benchmark.safe_text import csv_frame
 
@@ -205,12 +271,14 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
     code = info.get("code") or {}
     pairs = [("run_id", info.get("run_id")),
              ("protocol", f"{info.get('protocol')} (version {info.get('protocol_version', '?')})"),
-             ("options", " ".join(f"{k}={v}" for k, v in (info.get("options") or {}).items())),
+             ("options", " ".join(f"{k}={_listed(v)}" for k, v in (info.get("options") or {}).items())),
              ("method / config", f"{info.get('method')} / {info.get('config')}"),
              ("config overrides", _overrides(info) or "none"),
              ("data", f"{info.get('dataset')} from {info.get('data_source')}"),
              ("manifest sha256", info.get("manifest_hash")), ("seed", info.get("seed")),
              ("weights", _weights(info)), ("weights sha256", info.get("weights_sha256") or "n/a"),
+             ("clip reader", " ".join(f"{k}={v}" for k, v in (info.get("reader") or {}).items())
+              or "plain decoding"),
              ("code", f"{code.get('code_version', '?')} (git {info.get('git_commit', '?')})"),
              ("device", info.get("device")), ("created", info.get("created")),
              ("finished", info.get("finished"))]
@@ -226,6 +294,28 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, _text(v)) for k, v in pairs if v is not None]
 
 
+def _shortcut_view(run: RunData) -> dict[str, Any]:
+    """The shortcut check, canonicalisation and real-vs-real floor of a run, for the page."""
+    from benchmark.report_views import metric_table
+
+    data = run.shortcuts or {"available": False, "reason": "this run predates the shortcut check"}
+    view: dict[str, Any] = {"available": bool(data.get("available")), "reason": data.get("reason"),
+                            "warnings": data.get("warnings", []),
+                            "canonical": run.info.get("canonicalize"),
+                            "floor": (run.results.get("controls") or {}).get("real_vs_real")}
+    if view["available"]:
+        trivial = [{"group": r["group"], "logistic": r.get("logistic"), "tree": r.get("tree")}
+                   for r in data.get("trivial_auc", [])]
+        fields = [{"group": r["group"], "field": r["field"], "median": r.get("median"),
+                   "min": r.get("min"), "max": r.get("max")} for r in data.get("numeric", [])]
+        codecs = [{"group": r["group"], "codec": r["value"], "share": r["share"]}
+                  for r in data.get("codecs", [])]
+        view.update(trivial=metric_table(trivial, ["group", "logistic", "tree"]),
+                    fields=metric_table(fields, ["group", "field", "median", "min", "max"]),
+                    codecs=metric_table(codecs, ["group", "codec", "share"]))
+    return view
+
+
 def _failed_view(run: RunData) -> list[dict[str, str]]:
     failed = run.scores[run.scores["status"] != "ok"]
     cols = [c for c in ("video_id", "unit", "error") if c in failed.columns]
@@ -239,6 +329,7 @@ def _run_view(run: RunData, index: int) -> dict[str, Any]:
             "info": _info_view(run.info), "views": protocol.views(run),
             "partial_html": protocol.partial("html"),
             "failed": _failed_view(run), "n_failed": int(first["status"].ne("ok").sum()),
+            "shortcuts": _shortcut_view(run),
             "n_videos": int(first["status"].eq("ok").sum()),
             "terminal": protocol.tables(run.results)}
 
@@ -269,9 +360,9 @@ def _shown(value: Any) -> Any:
     """
     from benchmark.safe_text import show_controls
 
-    if hasattr(value, "__html__"):
-        return value
-    return show_controls(value) if isinstance(value, str) else value
+    if isinstance(value, str) and not hasattr(value, "__html__"):  # not markup a macro rendered
+        return show_controls(value)
+    return value
 
 
 def _environment(autoescape: bool) -> Any:

@@ -16,7 +16,8 @@ SVG = {"left": 40, "top": 12, "size": 240, "width": 300, "height": 300}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22")
 LOWER_IS_BETTER = {m.key for m in ALL_METRICS if not m.higher_is_better}
-TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator", "class")
+TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator", "group", "field",
+             "codec", "perturbation", "class")
 LABELS = {**METRIC_LABELS, "train_set": "train set", "test_set": "test set", "n_videos": "videos",
           "n_real": "real", "n_fake": "fake", "n_failed": "failed", "val_threshold": "val threshold"}
 # The protocols' own keys: cross_dataset (drops) and source_tracing (attribution).
@@ -65,8 +66,11 @@ def legend() -> dict[str, Any]:
 
 
 def heatmap(matrix: Mapping[str, Any], seen: Mapping[tuple, bool], notes: Mapping[tuple, str],
-            row_label: str, col_label: str, metric: str = "AUC") -> dict[str, Any]:
-    """A matrix ``{rows, cols, values}`` as coloured cells with hover text and a legend."""
+            row_label: str, col_label: str, metric: str = "AUC",
+            intervals: Mapping[tuple, Mapping[str, float] | None] | None = None) -> dict[str, Any]:
+    """A matrix ``{rows, cols, values}`` as coloured cells with hover text (value, interval)
+    and a legend."""
+    intervals = intervals or {}
     lines = []
     for r, values in zip(matrix["rows"], matrix["values"]):
         cells = []
@@ -78,7 +82,9 @@ def heatmap(matrix: Mapping[str, Any], seen: Mapping[tuple, bool], notes: Mappin
                               "na": True, "seen": bool(seen.get((r, c)))})
                 continue
             text_colour = "#fff" if abs(value - 0.5) > 0.3 else "#111"
-            cells.append({"text": f"{value:.3f}", "title": f"{where}: {metric} {value:.4f}",
+            band = intervals.get((r, c))
+            shown = f" [{band['low']:.3f}, {band['high']:.3f}] (95%)" if band else ""
+            cells.append({"text": f"{value:.3f}", "title": f"{where}: {metric} {value:.4f}{shown}",
                           "style": f"background-color: {colour(value)}; color: {text_colour}",
                           "na": False, "seen": bool(seen.get((r, c)))})
         lines.append({"label": r, "cells": cells})
@@ -92,19 +98,30 @@ def cell(value: Any, digits: int = 3) -> dict[str, str]:
         return {"text": value, "sort": value}
     if isinstance(value, (bool, np.bool_)):
         return {"text": "yes" if value else "no", "sort": str(int(value))}
+    if isinstance(value, (int, np.integer)):
+        return {"text": str(int(value)), "sort": str(int(value))}
     num = number(value)
     return {"text": fmt(num, digits), "sort": "" if num is None else repr(num)}
 
 
 def metric_table(rows: list[Mapping[str, Any]], keys: Iterable[str]) -> dict[str, Any]:
-    """Rows of metric dicts as a sortable table; headers know which direction is better."""
+    """Rows of metric dicts as a sortable table; headers know which direction is better; a row's
+    ``ci`` intervals are shown beside the values (``0.873 [0.812, 0.931]``), sorting by value."""
     keys = [k for k in keys if any(k in row for row in rows)] if rows else list(keys)
     headers = [{"label": LABELS.get(k, k), "text": k in TEXT_KEYS,
                 "better": "text" if k in TEXT_KEYS else ("low" if k in LOWER_IS_BETTER else "high")}
                for k in keys]
-    body = [[cell("" if row.get(k) is None and k in TEXT_KEYS else row.get(k),
-                  0 if k.startswith("n_") else 3) for k in keys] for row in rows]
+    body = [[_interval_cell(row, k) for k in keys] for row in rows]
     return {"headers": headers, "rows": body}
+
+
+def _interval_cell(row: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = row.get(key)
+    out = cell("" if value is None and key in TEXT_KEYS else value, 0 if key.startswith("n_") else 3)
+    interval = (row.get("ci") or {}).get(key)
+    if interval and number(value) is not None:
+        out["text"] += f" [{interval['low']:.3f}, {interval['high']:.3f}]"
+    return out
 
 
 def clean_test_scores(scores: pd.DataFrame) -> pd.DataFrame:
@@ -167,4 +184,22 @@ def roc_plots(scores: pd.DataFrame, group: str, title: str) -> list[dict[str, An
         curves = [_curve(real, frame, gen, PALETTE[i % len(PALETTE)])
                   for i, (gen, frame) in enumerate(fakes)]
         plots.append({"title": title, "name": name, "n_real": len(real), "curves": curves})
+    return plots
+
+
+def reliability_plots(bins_by_name: Mapping[str, list[Mapping[str, Any]]], title: str
+                      ) -> list[dict[str, Any]]:
+    """Reliability diagrams (mean P(fake) vs fraction fake per bin) as SVG points, one per name."""
+    plots = []
+    for name, bins in bins_by_name.items():
+        used = [b for b in bins if b.get("count")]
+        xs = [SVG["left"] + b["mean_score"] * SVG["size"] for b in used]
+        ys = [SVG["top"] + (1.0 - b["fraction_fake"]) * SVG["size"] for b in used]
+        total = sum(b["count"] for b in used) or 1
+        dots = [{"x": f"{x:.1f}", "y": f"{y:.1f}", "r": f"{2 + 6 * (b['count'] / total) ** 0.5:.1f}",
+                 "title": f"P(fake) {b['low']:.2f}-{b['high']:.2f}: {b['count']} videos, mean "
+                          f"P(fake) {b['mean_score']:.3f}, fraction fake {b['fraction_fake']:.3f}"}
+                for x, y, b in zip(xs, ys, used)]
+        plots.append({"title": title, "name": name, "points": " ".join(
+            f"{d['x']},{d['y']}" for d in dots), "dots": dots, "n_bins": len(bins)})
     return plots

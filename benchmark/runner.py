@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import DataError, StoreError, VBenchError
+from benchmark.run_views import ViewScoring
 
 log = logging.getLogger("vbench.run")
 SCORE_COLUMNS = ("video_id", "dataset", "generator", "label", "split", "source_id", "score",
@@ -43,11 +44,16 @@ class RunRequest:
     reuse_across_versions: bool = False
     data_options: Any = None  # benchmark.data.options.DataOptions; None: defaults
     max_failed_share: float = 0.05
+    canonicalize: str | None = None  # a benchmark.data.canonical recipe
+    real_floor: bool = False
+    precision: str = "fp32"  # evaluation autocast: fp32, bf16 or fp16
+    channels_last: bool = False
+    batch_size: int | str | None = None  # evaluation videos per batch; "auto"; None: the config's
     command: str = ""
 
 
 @dataclass
-class RunContext:
+class RunContext(ViewScoring):
     """What a protocol gets: data, options, a detector factory, training and prediction.
 
     ``ctx.unit`` is the unit being scored; `train` saves that unit's model, `predict` labels the
@@ -69,6 +75,8 @@ class RunContext:
     key_spec: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
     data: Any = None  # benchmark.data.prepare.PreparedData: how the manifest was made
+    reader: dict[str, Any] | None = None  # what the clip reader runs (face finder, flow, preset)
+    canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
 
     @property
     def seed(self) -> int:
@@ -98,7 +106,11 @@ class RunContext:
         detector = build_detector(self.request.method, config).to(self.device)
         if self.weights is not None:
             log.info("%s", self.weights.load_into(detector))
-        return detector
+        if self.reader is None:  # substitutions (a fallback face finder, OpenCV flow) on record
+            self.reader = detector.clip_reader().provenance()
+            if self.reader:
+                log.info("clip reader: %s", self.reader)
+        return detector.set_inference(self.request.precision, self.request.channels_last)
 
     def detector_class(self) -> type:
         """The method's `benchmark.detector.Detector` subclass (imported on first use)."""
@@ -173,7 +185,7 @@ class RunContext:
         if perturbation != "none":
             raise DataError(f"perturbation '{perturbation}': the clip readers apply no "
                             f"perturbations yet")
-        batch = self.config["eval"]["batch_size"]
+        batch = self._batch_size(detector)
         preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.workers,
                                progress=self.request.progress, desc=desc, class_probs=class_probs)
         self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
@@ -184,6 +196,18 @@ class RunContext:
         table["unit"] = self.unit.name
         table["perturbation"], table["severity"] = perturbation, severity
         return table
+
+
+    def _batch_size(self, detector) -> int:
+        """``--batch-size``: a number, ``auto`` (probed once per run), else the config's."""
+        from benchmark.batching import find_batch_size
+
+        wanted = self.request.batch_size
+        if wanted == "auto":
+            if "batch_size" not in self.timings:
+                self.timings["batch_size"] = find_batch_size(detector)
+            return int(self.timings["batch_size"])
+        return int(wanted) if wanted is not None else self.config["eval"]["batch_size"]
 
 
 def default_workers(device: str) -> int:
@@ -291,8 +315,10 @@ def _unit_table(ctx: RunContext, unit):
     if stored is not None:
         log.info("unit %s: reusing its stored scores (%s)", unit.name, ctx.run.part_path(unit))
         return stored
+    from benchmark.controls import is_control, score_real_floor
+
     start = time.perf_counter()
-    table = ctx.protocol.score(ctx, unit)
+    table = score_real_floor(ctx, unit) if is_control(unit) else ctx.protocol.score(ctx, unit)
     check_score_table(table, unit.name, ctx.protocol.name)
     ctx.run.save_part(unit, table, {"seconds": round(time.perf_counter() - start, 2),
                                     "code_version": code_version()})

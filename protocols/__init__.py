@@ -12,6 +12,10 @@ PROTOCOLS.register("cross_dataset", "protocols.cross_dataset",
                    "train on one dataset, test on every dataset (in-domain and cross-domain)")
 PROTOCOLS.register("source_tracing", "protocols.source_tracing",
                    "attribute each video to its generator (real is a class); closed and open set")
+PROTOCOLS.register("robustness", "protocols.robustness",
+                   "clean and perturbed test videos: AUC against severity per perturbation")
+PROTOCOLS.register("protection_efficacy", "protocols.protection_efficacy",
+                   "generation-time defences: MMVGM protection and the LVDM early-exit guard")
 
 
 @lru_cache(maxsize=None)

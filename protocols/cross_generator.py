@@ -81,21 +81,77 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
 
 
 def metrics(scores: pd.DataFrame, options: dict) -> dict:
-    """Metric rows per (train set, test generator), the AUC matrix and the summary."""
-    rows = []
+    """Metric rows per (train set, test generator) with intervals, the AUC matrix, the summary
+    (mean AUCs) with joint-bootstrap intervals and replicates, and per-train-set reliability bins."""
+    from benchmark.deployment import deployment_summary, reliability_diagram
+    from benchmark.intervals import SETTINGS, binary_intervals
+
+    rows, reliability = [], {}
     for unit, part in scores.groupby("unit", sort=False):
         threshold, note = _val_threshold(part[part["split"] == "val"])
         seen = {str(g) for g in part[MEMBERS].iloc[0]}
         test = part[part["split"] == "test"]
+        ok_test = test[test["status"] == "ok"]
+        if len(ok_test):
+            reliability[unit] = reliability_diagram(ok_test["label"].to_numpy(), ok_test["score"].to_numpy())
         for gen in sorted(set(test.loc[test["label"] == 1, "generator"])):
             subset = test[test["generator"].isin([REAL, gen])]
             ok = subset[subset["status"] == "ok"]
-            row = binary_summary(ok["label"].to_numpy(), ok["score"].to_numpy(), threshold)
-            row["note"] = "; ".join(n for n in (row.get("note"), note) if n) or ""
+            y, s = ok["label"].to_numpy(), ok["score"].to_numpy()
+            row = {**binary_summary(y, s, threshold), **_deployment(deployment_summary, y, s)}
+            row["note"] = "; ".join(n for n in (row.get("note"), row.pop("deployment_note"), note) if n)
+            row["ci"] = binary_intervals(y, s, ok["source_id"].to_numpy(), row)
             rows.append({"train_set": unit, "test_set": gen, "seen": gen in seen,
                          "n_failed": int((subset["status"] != "ok").sum()), **row})
     frame = pd.DataFrame(rows)
-    return {"rows": rows, "auc_matrix": _matrix(frame), "summary": _summary(frame)}
+    return {"rows": rows, "auc_matrix": _matrix(frame), "summary": _summary(frame),
+            **_summary_intervals(scores, rows), "intervals": SETTINGS, "reliability": reliability}
+
+
+def _deployment(summary_fn, y, s) -> dict:
+    if len(y) == 0:
+        return {"deployment_note": ""}
+    out = summary_fn(y, s)
+    out["deployment_note"] = out.pop("note")
+    return out
+
+
+def _summary_intervals(scores: pd.DataFrame, rows: list[dict]) -> dict:
+    """Joint bootstrap of the mean AUCs: the test videos resampled once per replicate, every cell
+    recomputed on it; replicates stored so that runs over the same videos compare paired."""
+    from benchmark.intervals import joint_auc_replicates, resample_key, summary_interval
+
+    test = scores[(scores["split"] == "test") & (scores["status"] == "ok")]
+    videos = test.drop_duplicates("video_id").sort_values("video_id").reset_index(drop=True)
+    position = {v: i for i, v in enumerate(videos["video_id"])}
+    cells, kinds = [], []
+    for row in rows:
+        if row["auc"] is None:
+            continue
+        part = test[(test["unit"] == row["train_set"]) & test["generator"].isin([REAL, row["test_set"]])]
+        cells.append((part["video_id"].map(position).to_numpy(), part["score"].to_numpy(float)))
+        kinds.append(row["seen"])
+    reps = joint_auc_replicates(videos, cells)  # [B, cells]
+    kinds = np.array(kinds, dtype=bool)
+    out = {}
+    for key, mask in (("mean_auc_unseen", ~kinds), ("mean_auc_seen", kinds),
+                      ("mean_auc", np.ones_like(kinds))):
+        if mask.any():
+            out[key] = summary_interval(reps[:, mask].mean(axis=1))
+    return {"summary_ci": out, "resample_key": resample_key(videos)}
+
+
+def cells(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The test sets a comparison pairs up: per (train set, test generator), its scored real and
+    generated test videos (``video_id, label, score, source_id``)."""
+    test = scores[(scores["split"] == "test") & (scores["status"] == "ok")]
+    out = {}
+    for unit, part in test.groupby("unit", sort=False):
+        for gen in sorted(set(part.loc[part["label"] == 1, "generator"])):
+            subset = part[part["generator"].isin([REAL, gen])]
+            out[f"{unit} → {gen}"] = subset[["video_id", "label", "score", "source_id"]].reset_index(
+                drop=True)
+    return out
 
 
 def _val_threshold(val: pd.DataFrame) -> tuple[float | None, str | None]:
@@ -133,28 +189,51 @@ def _summary(frame: pd.DataFrame) -> dict:
 TABLE_COLUMNS = (("train_set", "train"), ("test_set", "test"), ("n_videos", "n"), ("auc", "AUC"),
                  ("ap", "AP"), ("eer", "EER"), ("acc_at_0.5", "ACC@0.5"), ("acc_at_val", "ACC@val"),
                  ("tpr_at_fpr5", "TPR@FPR5%"), ("n_failed", "failed"), ("note", "note"))
+DEPLOYMENT_COLUMNS = ("tpr_at_fpr1", "fpr_reached_at_fpr1", "tpr_at_fpr0.1", "fpr_reached_at_fpr0.1",
+                      "pauc_fpr10", "ece", "brier")
 
 
 def tables(results: dict) -> list[Table]:
-    """The AUC matrix and the metric rows, for the terminal and the Markdown report."""
+    """The AUC matrix and the metric rows, with 95 % intervals, for the terminal and Markdown."""
+    from benchmark.intervals import with_interval
+
     matrix = results["auc_matrix"]
+    ci = {(r["train_set"], r["test_set"]): r.get("ci") or {} for r in results["rows"]}
+    summary = results.get("summary_ci") or {}
     return [
-        Table("AUC (rows: train set, columns: test generator)", ["train \\ test"] + matrix["cols"],
-              [[r] + [fmt(v) for v in vals] for r, vals in zip(matrix["rows"], matrix["values"])]),
-        Table("Metrics per (train set, test generator)", [h for _, h in TABLE_COLUMNS],
-              [[fmt(row.get(k)) for k, _ in TABLE_COLUMNS] for row in results["rows"]]),
+        Table("AUC [95% interval] (rows: train set, columns: test generator)",
+              ["train \\ test"] + matrix["cols"],
+              [[r] + [with_interval(v, ci.get((r, c), {}).get("auc")) for c, v in zip(matrix["cols"], vals)]
+               for r, vals in zip(matrix["rows"], matrix["values"])]),
+        Table("Metrics per (train set, test generator), 95% intervals", [h for _, h in TABLE_COLUMNS],
+              [[_cell_text(row, k) for k, _ in TABLE_COLUMNS] for row in results["rows"]]),
+        Table("Summary (joint bootstrap over the test videos)", ["metric", "value [95% interval]"],
+              [[key, with_interval(results["summary"].get(key), (summary.get(key) or {}).get("interval"))]
+               for key in ("mean_auc_seen", "mean_auc_unseen", "mean_auc")]),
     ]
+
+
+def _cell_text(row: dict, key: str) -> str:
+    from benchmark.intervals import with_interval
+
+    if key in (row.get("ci") or {}):
+        return with_interval(row.get(key), row["ci"][key])
+    return fmt(row.get(key))
 
 
 def views(run) -> dict:
     """Context of ``cross_generator.html.j2``: the AUC heat map, metric table and ROC curves."""
-    from benchmark.report_views import heatmap, metric_table, roc_plots
+    from benchmark.report_views import heatmap, metric_table, reliability_plots, roc_plots
 
     results = run.results
     matrix = results.get("auc_matrix") or {"rows": [], "cols": [], "values": []}
     seen = {(r["train_set"], r["test_set"]): r["seen"] for r in results["rows"]}
     notes = {(r["train_set"], r["test_set"]): r.get("note") or "" for r in results["rows"]}
-    return {"heatmap": heatmap(matrix, seen, notes, "train", "test"),
+    bands = {(r["train_set"], r["test_set"]): (r.get("ci") or {}).get("auc") for r in results["rows"]}
+    return {"heatmap": heatmap(matrix, seen, notes, "train", "test", intervals=bands),
             "metrics": metric_table(results["rows"], [k for k, _ in TABLE_COLUMNS
                                                       if k not in ("n_failed",)] + ["n_failed"]),
+            "deployment": metric_table(results["rows"], ["train_set", "test_set",
+                                                         *DEPLOYMENT_COLUMNS]),
+            "reliability": reliability_plots(results.get("reliability") or {}, "train set"),
             "rocs": roc_plots(run.scores, group="unit", title="train set")}

@@ -45,7 +45,7 @@ def test_good_overrides_apply_and_unknown_detector_sections_are_refused():
 
 
 def test_every_config_key_is_known_and_typed():
-    for key in registry().keys():
+    for key in registry().keys(kind="detector"):  # defences: tests/test_defence_contract.py
         for name in ("mini", "paper"):
             cfg = registry().get(key).config(name)
             assert cfg["train"]["epochs"] >= 1 and cfg["method"] == key and cfg["name"] == name

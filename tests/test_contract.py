@@ -5,7 +5,7 @@ import torch
 from benchmark.detector import Detector, build_detector
 from benchmark.registry import registry
 
-METHODS = registry().keys()
+METHODS = registry().keys(kind="detector")  # defences: tests/test_defence_contract.py
 
 
 @pytest.fixture(scope="module", params=METHODS)

@@ -26,7 +26,7 @@ def _torchrun(args: list[str], nproc: int, cwd) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            "-m", "benchmark", "run", "--protocol", "cross_generator", "--method", "sta",
-           "--workers", "0", "--no-progress", *args]
+           "--workers", "0", "--no-progress", "--max-failed-share", "0.5", *args]  # one broken video
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -69,6 +69,6 @@ def test_ddp_training_run_completes_once(tiny_manifest, tmp_path):
     assert info["status"] == "complete" and info["world_size"] == 2
     scores = pd.read_parquet(run_dirs[0] / "scores.parquet")
     assert scores.loc[scores["status"] == "ok", "score"].between(0, 1).all()
-    assert scores["train_set"].nunique() >= 6
+    assert scores["unit"].nunique() >= 6
     log = (run_dirs[0] / "run.log").read_text()
-    assert log.count("best epoch") == scores["train_set"].nunique()  # logged once, by rank 0
+    assert log.count("best epoch") == scores["unit"].nunique()  # logged once, by rank 0

@@ -48,6 +48,23 @@ def test_known_directions_render_their_wheel_colour(dx, dy, colour):
     assert (image == np.array(colour, np.uint8)).all()
 
 
+def test_signed_zero_seam_matches_raft_flow_viz():
+    # RAFT's flow_viz takes the wheel position from atan2(-dy, -dx): pointing along +x with
+    # dy = -0.0 lands on the last entry (255, 0, 43), with dy = +0.0 on the first (pure red)
+    minus_zero = _uniform(3.0, 0.0)
+    minus_zero[..., 1] = -0.0
+    assert (flow_to_color(minus_zero) == (255, 0, 43)).all()
+    assert (flow_to_color(_uniform(3.0, 0.0)) == (255, 0, 0)).all()
+
+
+def test_rendering_keeps_float32_arithmetic():
+    # a vector just inside the normalising radius: float32 and float64 inputs may differ in the
+    # last grey level, and float32 (RAFT's output dtype) is what upstream rendered
+    flow = np.random.default_rng(3).normal(size=(9, 11, 2)).astype(np.float32)
+    assert flow_to_color(flow).dtype == np.uint8
+    assert np.abs(flow_to_color(flow).astype(int) - flow_to_color(flow.astype(np.float64))).max() <= 1
+
+
 def test_zero_flow_renders_white():
     assert (flow_to_color(_uniform(0.0, 0.0)) == 255).all()
 
@@ -139,14 +156,21 @@ def test_raft_from_a_local_file_matches_torchvision(raft_file):
     assert np.allclose(flow, direct.permute(0, 2, 3, 1).numpy(), atol=1e-4)
 
 
-def test_raft_pads_to_multiples_of_8_and_crops_back(raft_file):
+def test_raft_pads_as_input_padder_and_crops_back(raft_file):
     from benchmark.flow import _raft_padding
 
-    assert [_raft_padding(s) for s in (64, 130, 136, 1080)] == [64, 6, 0, 0]
+    # (before, after, returned side): InputPadder's -side % 8 split low half first, then
+    # torchvision's 128 px minimum around it
+    assert _raft_padding(130, False) == (3, 3, 130) and _raft_padding(130, True) == (3, 3, 136)
+    assert _raft_padding(1080, True) == (0, 0, 1080) and _raft_padding(64, False) == (32, 32, 64)
+    assert _raft_padding(61, True) == (1 + 32, 2 + 32, 64)
     path, _ = raft_file
     frames = np.stack([_textured(60, 68, seed=s) for s in (3, 4)])
     flow = RaftFlow(path, iterations=2).pairs(frames)
     assert flow.shape == (1, 60, 68, 2) and np.isfinite(flow).all()
+    padded = RaftFlow(path, iterations=2, keep_padding=True).pairs(frames)  # AIGVDet renders this
+    assert padded.shape == (1, 64, 72, 2)
+    np.testing.assert_allclose(padded[:, 2:62, 2:70], flow, atol=1e-5)  # same field, 2 px rim
 
 
 def test_raft_weights_must_be_a_readable_local_file(raft_file, tmp_path):

@@ -214,3 +214,22 @@ def test_all_metrics_labels() -> None:
                                                 "TPR@FPR5%"]
     assert set(M.METRIC_LABELS) <= set(M.SUMMARY_KEYS)
     assert not dict((m.key, m.higher_is_better) for m in M.ALL_METRICS)["eer"]
+
+
+def test_binary_decisions_match_scikit_learn():
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    from benchmark.metrics import binary_decisions
+
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        y, p = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
+        got = binary_decisions(y, p)
+        assert got["accuracy"] == pytest.approx(accuracy_score(y, p))
+        assert got["precision"] == pytest.approx(precision_score(y, p, zero_division=0))
+        assert got["recall"] == pytest.approx(recall_score(y, p, zero_division=0))
+        assert got["f1"] == pytest.approx(f1_score(y, p, zero_division=0))
+    nothing = binary_decisions([1, 0], [0, 0])
+    assert nothing["precision"] == 0.0 and nothing["f1"] == 0.0
+    with pytest.raises(VBenchError, match="preds: expected 0"):
+        binary_decisions([1, 0], [2, 0])

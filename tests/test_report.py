@@ -31,6 +31,7 @@ def _scores(rng: np.random.Generator, strength: float, reals_in: set[str]) -> pd
                                  unit, split))
     frame = pd.DataFrame(rows, columns=["generator", "label", "video_id", "score", "unit", "split"])
     frame["status"], frame["error"] = "ok", ""
+    frame["source_id"] = frame["video_id"]
     frame["train_generators"] = [[u] for u in frame["unit"]]
     return frame
 
@@ -52,6 +53,7 @@ def make_run(root: Path, name: str, method: str, strength: float, seed: int,
                            "split": "test", "video_id": [f"gen_a/broken_{i}" for i in range(n_failed)],
                            "status": "failed", "error": "cannot decode: moov atom not found"})
     failed["train_generators"] = [["gen_a"]] * n_failed
+    failed["source_id"] = failed["video_id"]
     scores = pd.concat([scores, failed], ignore_index=True)
     results = cross_generator.metrics(scores, {"mode": "one_vs_all"})
     (run_dir / "run.json").write_text(json.dumps(info))
@@ -115,7 +117,8 @@ def test_html_has_every_part(rendered: dict[str, str]) -> None:
     page = rendered["html"]
     assert "good_net" in page and "toy board" in page
     assert page.count('<td class="heat') == 8  # 2 runs x 2 train sets x 2 test sets
-    assert page.count("<svg") == 4 and page.count("<polyline") == 6  # 2 curves undefined
+    assert page.count('aria-label="ROC curves') == 4
+    assert page.count("<polyline") == 6 + 4  # 2 ROC curves undefined; 4 reliability diagrams
     assert "Failed videos (2)" in page and "gen_a/broken_0" in page
     assert "moov atom not found" in page and "Failed videos (0)" in page
     assert "1m 16s" in page  # wall time from run.json timings.total
@@ -185,9 +188,9 @@ def test_runs_over_other_data_are_never_ranked_together(tmp_path: Path) -> None:
 def test_markdown_has_tables(rendered: dict[str, str]) -> None:
     md = rendered["md"]
     assert md.startswith("# toy board")
-    assert "| good_net | mini | trained here | 1 | none |" in md
-    assert "| &lt;script&gt;alert(1)&lt;/script&gt; |" in md and EVIL not in md
-    assert "| train \\ test | gen_a | gen_b |" in md and "| gen_b | n/a | n/a |" in md
+    assert "| good\\_net | mini | trained here | 1 | none |" in md
+    assert "| &lt;script&gt;alert\\(1\\)&lt;/script&gt; |" in md and EVIL not in md
+    assert "| train \\\\ test | gen\\_a | gen\\_b |" in md and "| gen\\_b | n/a | n/a |" in md
     assert "| ACC@0.5 |" in md and md.count("| train | test |") == 2
     for line in md.splitlines():
         if line.startswith("|"):
@@ -215,3 +218,27 @@ def test_render_is_atomic_and_repeatable(runs: list[report.RunData], tmp_path: P
 def test_render_without_runs_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no runs"):
         report.render_report([], tmp_path)
+
+
+def test_ranks_count_significantly_better_runs_paired(tmp_path: Path) -> None:
+    strong = report.load_run(make_run(tmp_path, "s", "strong", 4.0, 1))
+    same = report.load_run(make_run(tmp_path, "t", "same_as_strong", 4.0, 1))
+    weak = report.load_run(make_run(tmp_path, "w", "weak", 0.2, 1))
+    assert strong.results["resample_key"] == weak.results["resample_key"]  # same videos: paired
+    (board,) = report.leaderboards([weak, strong, same])
+    ranks = {row["method"]: (row["rank"], row["tie"]) for row in board["rows"]}
+    assert ranks == {"strong": (1, True), "same_as_strong": (1, True), "weak": (3, False)}
+    assert board["rows"][0]["mean_auc_unseen_ci"]["low"] <= board["rows"][0]["mean_auc_unseen"]
+
+
+def test_summary_interval_is_a_joint_bootstrap_with_stored_replicates(runs) -> None:
+    from benchmark.intervals import SETTINGS
+
+    summary = runs[1].results["summary_ci"]["mean_auc_unseen"]
+    assert len(summary["replicates"]) == SETTINGS["n_resamples"]
+    reps = np.array([v for v in summary["replicates"] if v is not None])
+    low, high = np.percentile(reps, [2.5, 97.5])
+    assert summary["interval"] == pytest.approx({"low": low, "high": high})
+    row = runs[1].results["rows"][0]
+    assert row["ci"]["auc"]["low"] <= row["auc"] <= row["ci"]["auc"]["high"]
+    assert set(row["ci"]) >= {"auc", "ap", "eer", "acc_at_0.5", "acc_at_val", "tpr_at_fpr5", "brier"}

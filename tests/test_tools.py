@@ -38,7 +38,8 @@ def test_bench_eval_prints_rates_and_consistent_ratios(manifest_64px):
     ratio = float(re.search(r"vbench / min\(decode, forward\) = ([0-9.]+)", out.stdout).group(1))
     assert ratio == pytest.approx(rates["vbench"] / min(rates["decode"], rates["forward"]), abs=0.01)
     serial = float(re.search(r"serial bound .* = ([0-9.]+) videos/s", out.stdout).group(1))
-    assert serial == pytest.approx(1 / (1 / rates["decode"] + 1 / rates["forward"]), rel=0.01)
+    # printed with one decimal: on a slow machine that rounding is more than 1 %
+    assert serial == pytest.approx(1 / (1 / rates["decode"] + 1 / rates["forward"]), rel=0.01, abs=0.06)
     assert serial < min(rates["decode"], rates["forward"])
 
 

@@ -19,6 +19,13 @@ two cores).
     python tools/bench_eval.py --method sta --config mini [--videos DIR] [--repeat 3]
     python tools/bench_eval.py --method sta --config mini --threads 1 --workers 1
     torchrun --nproc_per_node 2 tools/bench_eval.py --method sta --config mini --workers 0
+    python tools/bench_eval.py --method sta --config paper --device cuda --precision fp32,bf16 \
+        --json bench_sta.json          # on a GPU: forward per precision, GPU use and peak memory
+
+``--precision`` lists the precisions whose forward is timed (the first is the one vbench and
+mmaction2 run at). On CUDA each measure also records the peak GPU memory allocated and the mean
+GPU utilisation (sampled every 0.1 s through NVML, or nvidia-smi); ``--json`` writes everything,
+so a run on a lent GPU can be compared with the next one.
 
 Under torchrun every rate is the whole job's: each process decodes, forwards or evaluates its shard
 of the videos at the same time as the others, and the rate is all videos over the wall time from
@@ -86,6 +93,7 @@ def _decode_rate(detector, manifest, batch, workers) -> float:
 
 def _forward_rate(detector, manifest, batch, workers) -> float:
     batches = list(_loader(detector, _local(manifest), batch, workers))
+    batches = [b for b in batches if len(b.clips)]
     detector.clip_scores(batches[0].clips)  # warm-up
     _barrier()
     start = time.perf_counter()
@@ -179,6 +187,68 @@ def _mmaction2_frames(spec, num_frames: int) -> int:
     return len(np.unique(out["frame_inds"]))
 
 
+class GPUMonitor:
+    """Mean GPU utilisation (NVML, else nvidia-smi) and peak allocated memory over a block."""
+
+    def __init__(self, device):
+        self.cuda = str(device).startswith("cuda")
+        self.samples: list[float] = []
+        self._stop = None
+
+    def _sample(self):
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+            read = lambda: float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)  # noqa: E731
+        except Exception:  # no NVML binding: ask nvidia-smi
+            import subprocess
+
+            def read():
+                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu",
+                                      "--format=csv,noheader,nounits"], capture_output=True,
+                                     text=True, timeout=5).stdout.split()
+                return float(out[0]) if out else float("nan")
+        while not self._stop.wait(0.1):
+            try:
+                self.samples.append(read())
+            except Exception:
+                return
+
+    def __enter__(self):
+        if self.cuda:
+            import threading
+
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+            self._stop.set()
+            self._thread.join()
+            self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+        return False
+
+    def stats(self) -> dict:
+        if not self.cuda:
+            return {}
+        import math
+
+        samples = [s for s in self.samples if not math.isnan(s)]
+        return {"gpu_util_mean": sum(samples) / len(samples) if samples else None,
+                "gpu_peak_mb": round(self.peak_mb, 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", default="sta")
@@ -193,6 +263,10 @@ def main() -> int:
                         help="skip the comparison with mmaction2's own test pipeline")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each rate is its best over the rounds")
+    parser.add_argument("--precision", default="fp32",
+                        help="comma-separated precisions whose forward is timed (fp32, bf16, fp16); "
+                             "the first is the one vbench and mmaction2 run at")
+    parser.add_argument("--json", help="write the results here as JSON")
     args = parser.parse_args()
 
     import torch
@@ -205,21 +279,25 @@ def main() -> int:
         parser.error("--threads must be >= 0")
     if args.threads:
         torch.set_num_threads(args.threads)
+    precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
     manifest = _manifest(args.videos).head(args.limit).reset_index(drop=True)
     device = init_from_env(resolve_device(args.device))
-    detector = build_detector(args.method, args.config).to(device)
+    detector = build_detector(args.method, args.config).to(device).set_inference(precisions[0])
     _vbench_rate(detector, manifest.head(16), args.batch_size, args.workers)  # warm caches
     processes = world()[1]
     measures = {"decode": _decode_rate, "forward": _forward_rate, "vbench": _vbench_rate}
+    for extra in precisions[1:]:
+        measures[f"forward[{extra}]"] = _at_precision(_forward_rate, extra, precisions[0])
     if processes == 1 and not args.no_mmaction2:
         measures["mmaction2"] = _mmaction2_rate
-    rates = dict.fromkeys(measures, 0.0)
+    rates, gpu = dict.fromkeys(measures, 0.0), {}
     mm_error = None
     # Rounds interleave the measures, so a slow spell of a shared machine hits all of them alike.
     for _ in range(args.repeat):
         for name, fn in list(measures.items()):
             try:
-                rate = fn(detector, manifest, args.batch_size, args.workers)
+                with GPUMonitor(device) as monitor:
+                    rate = fn(detector, manifest, args.batch_size, args.workers)
             except Exception as error:
                 if name != "mmaction2":
                     raise
@@ -227,8 +305,8 @@ def main() -> int:
                 rate, mm_error = None, str(error).strip().splitlines()[-1][:200]
             if rate is None:  # mmaction2 failed or does not apply to this detector
                 del measures[name], rates[name]
-            else:
-                rates[name] = max(rates[name], rate)
+            elif rate > rates[name]:
+                rates[name], gpu[name] = rate, monitor.stats()
     frames = None  # distinct frames decoded per video (first video): vbench's, mmaction2's
     if "mmaction2" in rates:
         num_frames = _num_frames(manifest)
@@ -254,7 +332,43 @@ def main() -> int:
               f"mmaction2 {frames[1]})")
     print(f"  serial bound 1/(1/decode + 1/forward) = {serial:.1f} videos/s; "
           f"vbench / serial bound = {rates['vbench'] / serial:.3f}")
+    for name, stats in gpu.items():
+        if stats:
+            print(f"  {name:9s} GPU utilisation {stats['gpu_util_mean'] or float('nan'):5.1f} %, "
+                  f"peak memory {stats['gpu_peak_mb']:.0f} MiB")
+    if args.json:
+        _write_json(args, detector, manifest, processes, rates, gpu, bound, serial, mm_error)
     return 0
+
+
+def _at_precision(fn, precision: str, restore: str):
+    def measure(detector, manifest, batch, workers):
+        detector.set_inference(precision)
+        try:
+            return fn(detector, manifest, batch, workers)
+        finally:
+            detector.set_inference(restore)
+    return measure
+
+
+def _write_json(args, detector, manifest, processes, rates, gpu, bound, serial, mm_error) -> None:
+    import json
+    import platform
+
+    import torch
+
+    record = {"method": args.method, "config": args.config, "videos": len(manifest),
+              "batch_size": args.batch_size, "workers": args.workers,
+              "precision": args.precision, "device": str(detector.device),
+              "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+              "torch": torch.__version__, "python": platform.python_version(),
+              "processes": processes, "clips": detector.spec.num_clips, "frames": detector.spec.frames,
+              "size": detector.spec.size, "rates": rates, "gpu_stats": gpu,
+              "vbench_over_min": rates["vbench"] / bound, "serial_bound": serial,
+              "mmaction2_over_min": rates["mmaction2"] / bound if "mmaction2" in rates else None,
+              "mmaction2_error": mm_error,
+              "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    Path(args.json).write_text(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

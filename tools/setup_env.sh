@@ -26,6 +26,9 @@ pipq() {
 TORCH_PINS=$(grep -E '^(torch|torchvision)==' requirements.lock)
 echo "vbench setup: installing torch/torchvision ($(echo $TORCH_PINS))"
 pipq $TORCH_PINS
+# requirements.lock includes the `faces` extra (dlib-bin, face-recognition-models: ~140 MB installed,
+# ~40 s on the 2-core machine, mostly building the models' sdist), so GenConViT and StA find faces
+# as upstream and the tests exercise dlib; without it they fall back / skip, as `pip install vbench` does.
 echo "vbench setup: installing the pinned dependencies (requirements.lock)"
 pipq -r requirements.lock
 pipq --no-deps -e .

@@ -1,13 +1,13 @@
 """Clip datasets: manifest rows -> uint8 clips ``[K, 3, T, H, W]``, failures reported, not raised.
 
 Workers ship uint8 bytes; normalisation happens in the model's data preprocessor. Spatial work is
-done with OpenCV on uint8 frames, once per distinct frame (clips may share frames).
+done on uint8 frames (`benchmark.data.spatial`), once per distinct frame (clips may share frames).
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,64 +16,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from benchmark.data import video as video_io
 from benchmark.data.sampling import sample_clips
+from benchmark.data.spatial import center_crop_pad, spatial  # noqa: F401  (re-exported)
 from benchmark.data.spec import InputSpec
 from benchmark.errors import VideoDecodeError
-
-
-def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resizes uint8 frames ``[F, h, w, 3]`` to ``[F, height, width, 3]``."""
-    import cv2
-
-    f, h, w, _ = frames.shape
-    if (h, w) == (height, width):
-        return frames
-    shrink = height * width < h * w
-    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR  # AREA ~ antialiased downscaling
-    out = np.empty((f, height, width, 3), np.uint8)
-    for i in range(f):
-        cv2.resize(frames[i], (width, height), dst=out[i], interpolation=interp)
-    return out
-
-
-def center_crop_pad(frames: np.ndarray, size: int, rng: np.random.Generator | None = None
-                    ) -> np.ndarray:
-    """Centre ``size`` square without resizing, zero-padding smaller frames (torchvision CenterCrop).
-
-    Args:
-        frames: uint8 ``[F, H, W, 3]``.
-        rng: in training, a random square instead of the centre one (RandomCrop), the same for
-            every frame so the clip stays temporally consistent.
-    """
-    f, h, w, _ = frames.shape
-    if h < size or w < size:
-        ph, pw = max(size - h, 0), max(size - w, 0)
-        padded = np.zeros((f, h + ph, w + pw, 3), np.uint8)
-        padded[:, ph // 2: ph // 2 + h, pw // 2: pw // 2 + w] = frames
-        frames, h, w = padded, h + ph, w + pw
-    if rng is None:
-        top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
-    else:
-        top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    return frames[:, top: top + size, left: left + size]
-
-
-def spatial(frames: np.ndarray, size: int, mode: str, rng: np.random.Generator | None = None
-            ) -> np.ndarray:
-    """Brings uint8 frames ``[F, H, W, 3]`` to ``[F, size, size, 3]``.
-
-    With ``rng`` (training), ``center_crop`` takes a random square instead of the centre one.
-
-    ``short_side_center_crop`` crops the centre square (side = short side) and then resizes it,
-    which is Resize(short side) + CenterCrop up to a sub-pixel offset, for a fraction of the work.
-    """
-    if mode == "center_crop":
-        return center_crop_pad(frames, size, rng)
-    if mode == "resize":
-        return _resize(frames, size, size)
-    _, h, w, _ = frames.shape
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    return _resize(frames[:, top: top + side, left: left + side], size, size)
 
 
 class ClipReader:
@@ -84,8 +29,14 @@ class ClipReader:
     `benchmark.detector.Detector.clip_reader`; the output may then have more frames per clip
     (``T'``), but keeps 3 channels so the data preprocessor normalises every frame alike.
 
+    Stages, in this order for every reader: `load` decodes frames from the file (the one place
+    they come from; anything that must see the decoded frames, such as a perturbation, belongs
+    there), then face finding or flow where the method has them, then the spatial transform.
+    An input ``preset`` (`benchmark.data.presets`) may replace what counts as the video's frames,
+    e.g. DeepfakeBench's aligned face crops of 32 frames.
+
     Args:
-        spec: the input spec (frames, sampling, clips, stride, size, resize).
+        spec: the input spec (frames, sampling, clips, stride, size, resize, interpolation, preset).
         augment: training only: a `benchmark.data.augment.Augmentation` applied to the frames of
             each read (one parameter draw per clip; training reads one clip per video).
     """
@@ -93,11 +44,23 @@ class ClipReader:
     def __init__(self, spec: InputSpec, augment=None):
         self.spec = spec
         self.augment = augment
+        self.opener = None  # set per read by ClipDataset for perturbed views (robustness)
+
+    def open(self, path: str):
+        """The video every reader reads from: the file, or (robustness) a perturbed view of it,
+        so that everything after decoding — faces, optical flow, resizing — sees the same
+        frames. Perturbations are applied here and nowhere else."""
+        return self.opener(path) if self.opener is not None else video_io.open_video(path)
 
     def frame_indices(self, num_frames: int, rng: np.random.Generator | None) -> np.ndarray:
         """The frame indices of the clips, ``[K, T]`` (raises `VideoDecodeError` if too short)."""
         spec = self.spec
         return sample_clips(num_frames, spec.frames, spec.sampling, spec.num_clips, spec.stride, rng)
+
+    def load(self, video, indices: np.ndarray) -> np.ndarray:
+        """Decoded frames at ``indices`` (any order, repeats allowed), uint8 RGB ``[F, H, W, 3]``
+        at the video's own resolution."""
+        return video.read(indices)
 
     def read_frames(self, path: str, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
         """Decodes the distinct frames the clips need, resized to the spec.
@@ -105,8 +68,12 @@ class ClipReader:
         Returns:
             frames uint8 ``[F, S, S, 3]`` and ``index`` ``[K, T]`` into them.
         """
-        video = video_io.open_video(path)
+        video = self.open(path)
         try:
+            if self.spec.preset:
+                from benchmark.data.presets import read_preset
+
+                return read_preset(self, video, rng)
             return self.decode(video, self.frame_indices(video.num_frames, rng), rng)
         finally:
             video.close()
@@ -117,10 +84,23 @@ class ClipReader:
         (random crop only where the spec's resize mode has one and ``crop_rng`` is given), and
         ``index`` ``[K, T]`` into them."""
         unique, inverse = np.unique(indices, return_inverse=True)
-        frames = spatial(video.read(unique), self.spec.size, self.spec.resize, crop_rng)  # [F, S, S, 3]
+        frames = self.transform(self.load(video, unique), crop_rng)  # [F, S, S, 3]
         if self.augment and crop_rng is not None:
             frames = self.augment(frames, crop_rng)
         return frames, inverse.reshape(indices.shape)
+
+    def transform(self, frames: np.ndarray, crop_rng: np.random.Generator | None = None
+                  ) -> np.ndarray:
+        """The spec's spatial transform: uint8 ``[F, H, W, 3]`` → ``[F, S, S, 3]``."""
+        spec = self.spec
+        return spatial(frames, spec.size, spec.resize, crop_rng, spec.interpolation)
+
+    def provenance(self) -> dict[str, Any]:
+        """What this reader runs that a run record should name (the preset and its face finder;
+        subclasses add theirs, e.g. ``face_finder``); empty for plain decoding."""
+        from benchmark.data.presets import preset_provenance
+
+        return preset_provenance(self.spec.preset)
 
     def __call__(self, path: str, rng: np.random.Generator | None = None) -> torch.Tensor:
         """uint8 clips ``[K, 3, T, S, S]`` of the video at ``path``; raises `VideoDecodeError`."""
@@ -137,7 +117,9 @@ class ClipDataset(Dataset):
     """One item per manifest row: the clips of one video, or the reason it could not be read.
 
     Items are dicts: ``index``, ``video_id``, ``label``, ``clips`` (uint8 ``[K, 3, T, H, W]`` or
-    None) and ``error`` (None or the reason, e.g. ``"truncated: expected 24 frames, decoded 9"``).
+    None), ``valid`` (None, or bool ``[K, T]`` where the reader marks the frame slots that count,
+    e.g. AIGVDet's padded last clip) and ``error`` (None or the reason, e.g.
+    ``"truncated: expected 24 frames, decoded 9"``).
 
     Args:
         manifest: rows with ``video_id``, ``path`` and ``label``.
@@ -169,15 +151,18 @@ class ClipDataset(Dataset):
         """New random offsets per epoch (call before iterating; workers are rebuilt per epoch)."""
         self.epoch = int(epoch)
 
-    def load_clips(self, index: int) -> torch.Tensor:
-        """Decodes the clips of one video, uint8 ``[K, 3, T, H, W]``; raises `VideoDecodeError`."""
+    def load_clips(self, index: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Decodes the clips of one video, uint8 ``[K, 3, T, H, W]`` (with a ``valid`` mask
+        ``[K, T]`` where the reader gives one); raises `VideoDecodeError`."""
         rng = np.random.default_rng((self.seed, self.epoch, index)) if self.train else None
         return self.reader(self.paths[index], rng)
 
     def __getitem__(self, index: int) -> dict:
-        clips, error = None, None
+        clips, valid, error = None, None, None
         try:
             clips = self.load_clips(index)
+            if isinstance(clips, tuple):
+                clips, valid = clips
         except VideoDecodeError as e:
             error = e.reason
         except Exception as e:  # decoders and image codecs raise many types; one file must not stop a run
@@ -185,7 +170,7 @@ class ClipDataset(Dataset):
         if clips is not None and self.transform is not None:
             clips = self.transform(clips)
         return {"index": index, "video_id": self.video_ids[index], "label": self.labels[index],
-                "clips": clips, "error": error}
+                "clips": clips, "valid": valid, "error": error}
 
 
 @dataclass
@@ -201,6 +186,9 @@ class Batch:
         labels: long ``[N_videos]``, label of each decoded video.
         failures: ``(video_id, reason)`` of each video that could not be read.
         failed_indices: dataset index of each failed video, in the order of ``failures``.
+        valid: None, or bool ``[N_clips, T]``: which frame slots count (readers that pad clips,
+            such as AIGVDet's every-frame reading; clips of readers without a mask count fully).
+            A detector that reads it implements ``video_scores``.
     """
 
     clips: torch.Tensor
@@ -210,6 +198,7 @@ class Batch:
     labels: torch.Tensor
     failures: list[tuple[str, str]]
     failed_indices: list[int]
+    valid: torch.Tensor | None = None
 
     @property
     def num_videos(self) -> int:
@@ -218,14 +207,16 @@ class Batch:
 
     def to(self, device, non_blocking: bool = False) -> "Batch":
         """A copy with the tensors on ``device``."""
+        valid = None if self.valid is None else self.valid.to(device, non_blocking=non_blocking)
         return replace(self, clips=self.clips.to(device, non_blocking=non_blocking),
                        video_index=self.video_index.to(device, non_blocking=non_blocking),
-                       labels=self.labels.to(device, non_blocking=non_blocking))
+                       labels=self.labels.to(device, non_blocking=non_blocking), valid=valid)
 
     def pin_memory(self) -> "Batch":
         """Called by DataLoader(pin_memory=True)."""
+        valid = None if self.valid is None else self.valid.pin_memory()
         return replace(self, clips=self.clips.pin_memory(), video_index=self.video_index.pin_memory(),
-                       labels=self.labels.pin_memory())
+                       labels=self.labels.pin_memory(), valid=valid)
 
 
 def collate_clips(items: Sequence[dict]) -> Batch:
@@ -242,7 +233,18 @@ def collate_clips(items: Sequence[dict]) -> Batch:
         labels=torch.tensor([item["label"] for item in ok], dtype=torch.long),
         failures=[(item["video_id"], item["error"]) for item in failed],
         failed_indices=[item["index"] for item in failed],
+        valid=_stack_valid(ok),
     )
+
+
+def _stack_valid(items: Sequence[dict]) -> torch.Tensor | None:
+    """The items' ``valid`` masks as one ``[N_clips, T]`` tensor (all True for items without one),
+    or None when no item has a mask."""
+    if not any(item.get("valid") is not None for item in items):
+        return None
+    return torch.cat([item["valid"] if item.get("valid") is not None
+                      else torch.ones(item["clips"].shape[0], item["clips"].shape[2], dtype=torch.bool)
+                      for item in items])
 
 
 def seed_worker(worker_id: int) -> None:

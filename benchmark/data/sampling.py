@@ -4,7 +4,8 @@ Strategies (``span`` = ``(clip_len - 1) * stride + 1``, the frames one clip cove
 
 - ``first``: the first clip (MMVGM: the first N consecutive frames). One clip.
 - ``uniform``: ``clip_len`` frames spread over the whole video, ``linspace(0, n - 1)`` truncated to
-  integers as GenConViT does; ``stride`` is ignored. One clip.
+  integers as GenConViT and DeepfakeBench do; ``stride`` is ignored. One clip. A video shorter than
+  ``clip_len`` repeats frames, as ``linspace`` does upstream.
 - ``clips``: ``num_clips`` clips whose starts are spread evenly over ``[0, n - span]`` (StA: 32
   frames = 4 clips of 8). With an ``rng`` (training) the starts are drawn at random, then sorted.
 - ``random``: one clip at a random start (training); without an ``rng``, the centre clip.
@@ -13,6 +14,8 @@ Strategies (``span`` = ``(clip_len - 1) * stride + 1``, the frames one clip cove
 
 A video shorter than one clip raises `ShortVideoError`: MMVGM drops such videos silently, we
 report them.
+
+`segment_clips` is DeepfakeBench's video-level clip rule over a short frame sequence (StA).
 """
 from __future__ import annotations
 
@@ -33,8 +36,8 @@ class ShortVideoError(VideoDecodeError):
 
 
 def clip_span(clip_len: int, strategy: str, stride: int = 1) -> int:
-    """How many frames a video needs for one clip."""
-    return clip_len if strategy == "uniform" else (clip_len - 1) * stride + 1
+    """How many frames a video needs for one clip (``uniform`` repeats frames of short videos)."""
+    return 1 if strategy == "uniform" else (clip_len - 1) * stride + 1
 
 
 def _check(clip_len: int, strategy: str, num_clips: int, stride: int) -> None:
@@ -93,3 +96,30 @@ def sample_clips(
         return np.linspace(0, num_frames - 1, clip_len).astype(np.int64)[None]  # [1, T]
     starts = _starts(num_frames, span, strategy, num_clips, rng)  # [K]
     return starts[:, None] + np.arange(clip_len, dtype=np.int64)[None] * stride  # [K, T]
+
+
+def segment_clips(num_frames: int, clip_len: int, max_frames: int,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """DeepfakeBench's video-level clips (``abstract_dataset.py``, ``video_mode``) over a sequence.
+
+    The first ``n = min(num_frames, max_frames)`` frames are cut into ``k = n // clip_len`` slots;
+    with ``step = (n - clip_len) // (k - 1)``, clip i starts in ``[i * step, min((i + 1) * step,
+    n - clip_len + 1))``. Upstream draws each start at random, at test time too; evaluation here
+    takes each slot's first start (for 32 frames and clips of 8: starts 0, 8, 16, 24, every frame
+    once); with ``rng`` (training) the starts are drawn as upstream draws them.
+
+    Returns:
+        int64 indices ``[k, clip_len]``.
+
+    Raises:
+        ShortVideoError: fewer than ``clip_len`` frames (upstream skips such videos).
+    """
+    n = min(int(num_frames), int(max_frames))
+    if n < clip_len:
+        raise ShortVideoError(n, clip_len)
+    k = n // clip_len
+    step = (n - clip_len) // (k - 1) if k > 1 else n - clip_len + 1
+    lows = np.arange(k, dtype=np.int64) * (step if k > 1 else 0)
+    highs = np.minimum(lows + step, n - clip_len + 1)
+    starts = lows if rng is None else np.array([rng.integers(a, b) for a, b in zip(lows, highs)])
+    return starts[:, None].astype(np.int64) + np.arange(clip_len, dtype=np.int64)[None]

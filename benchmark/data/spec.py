@@ -5,19 +5,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from benchmark.data.presets import PRESETS
 from benchmark.data.sampling import ONE_CLIP_STRATEGIES, STRATEGIES
+from benchmark.data.spatial import INTERPOLATIONS, RESIZE_MODES
 from benchmark.errors import DataError, UnknownKeyError
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 CLIP_MEAN = (122.7709383, 116.7460125, 104.09373615)   # OpenAI CLIP, 0-255 scale
 CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
-RESIZE_MODES = {
-    "short_side_center_crop": "scale the short side to `size`, then crop the centre square",
-    "center_crop": "crop the centre `size` square without resizing; zero-pad frames that are smaller "
-                   "(AIGVDet's CenterCrop(448))",
-    "resize": "resize to `size` x `size`, ignoring the aspect ratio (e.g. face crops)",
-}
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -43,10 +39,15 @@ class InputSpec:
         stride: step between the frames of a clip.
         size: side of the square output frames.
         resize: one of `RESIZE_MODES`.
+        interpolation: resampling filter of ``resize`` and ``short_side_center_crop``, one of
+            `INTERPOLATIONS` (a method's published filter, or ``auto``).
         mean: per-channel mean, 0-255 scale (applied by the model's data preprocessor).
         std: per-channel std, 0-255 scale.
-        face_crop: the detector expects face crops. The data layer detects no faces: a dataset for
-            such a detector must already hold face crops (e.g. DeepfakeBench frame folders).
+        face_crop: the detector scores face crops. Either its reader finds faces (GenConViT), the
+            ``preset`` does (``deepfakebench``), or the dataset must already hold face crops.
+        preset: None, or a name in `benchmark.data.presets.PRESETS`: a published preprocessing
+            that decides which frames form the video before the clip sampling (e.g.
+            ``deepfakebench``: 32 frames at linspace, dlib-aligned face crops).
     """
 
     frames: int
@@ -55,9 +56,11 @@ class InputSpec:
     stride: int = 1
     size: int = 224
     resize: str = "short_side_center_crop"
+    interpolation: str = "auto"
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     face_crop: bool = False
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("frames", "num_clips", "stride", "size"):
@@ -69,6 +72,10 @@ class InputSpec:
                             f"but num_clips is {self.num_clips}; use sampling 'clips' for several")
         if self.resize not in RESIZE_MODES:
             raise UnknownKeyError("resize mode", str(self.resize), RESIZE_MODES)
+        if self.interpolation not in INTERPOLATIONS:
+            raise UnknownKeyError("interpolation", str(self.interpolation), INTERPOLATIONS)
+        if self.preset is not None and self.preset not in PRESETS:
+            raise UnknownKeyError("input preset", str(self.preset), PRESETS)
         _rgb_triple("mean", self.mean)
         _rgb_triple("std", self.std)
         if min(self.std) <= 0:

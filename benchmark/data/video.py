@@ -257,6 +257,8 @@ class VideoFile:
 
     @property
     def info(self) -> VideoInfo:
+        if self._info is None and self._reader is None:  # read() dropped decord: ask PyAV
+            self._info = _pyav_probe(self.path)
         if self._info is None:
             fps = float(self._reader.get_avg_fps())  # before read(), which may drop decord
             height, width = self.read([0]).shape[1:3]

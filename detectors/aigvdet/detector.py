@@ -26,6 +26,7 @@ from pydantic import Field
 from benchmark.checkpoint import KeyMap
 from benchmark.compat import mmaction_models
 from benchmark.config import DetectorConfig, Section
+from benchmark.data.spatial import center_crop_pad
 from benchmark.detector import Detector
 from benchmark.errors import DataError, RegistryError
 from benchmark.flow import flow_images
@@ -49,6 +50,7 @@ class FlowConfig(Section):
     raft_weights: Optional[str] = None
     raft_iterations: int = Field(20, ge=1)
     raft_batch_size: int = Field(4, ge=1)
+    raft_keep_padding: bool = False  # render RAFT's padded field before the crop, as upstream
     device: str = "cpu"
     opencv: Literal["farneback", "dis"] = "farneback"
     opencv_params: Optional[dict[str, Any]] = None
@@ -83,6 +85,11 @@ class AIGVDetDetector(Detector):
         self.flow_cfg = dict(self.config.get("flow", {}))
         self._flow_reader: FlowClipReader | None = None
 
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        """``(3, 2T-1, S, S)``: T RGB frames, then the T-1 flow images `FlowClipReader` adds."""
+        return (3, 2 * self.spec.frames - 1, self.spec.size, self.spec.size)
+
     def clip_reader(self, spec=None, train: bool = False) -> FlowClipReader:
         """Reads T frames and the T-1 flow images after them (flow cached per video)."""
         return FlowClipReader(spec or self.spec, self.flow_cfg)
@@ -97,15 +104,56 @@ class AIGVDetDetector(Detector):
             clips = self.with_flow(clips)
         return super().clip_logits(clips)
 
+    def video_scores(self, clips: torch.Tensor, video_index: torch.Tensor, num_videos: int,
+                     valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Upstream's video score: ``w * mean P_rgb + (1 - w) * mean P_flow`` over every counted
+        frame and flow image of each video (``w`` = the head's ``rgb_weight``, 0.5).
+
+        Args:
+            clips: uint8 ``[N, 3, 2T-1, H, W]`` (or RGB-only ``[N, 3, T, H, W]``).
+            video_index: ``[N]``, the video of each clip (0 .. num_videos-1).
+            num_videos: videos in the batch.
+            valid: bool ``[N, 2T-1]`` from `FlowClipReader` (frames shared by two clips and the
+                last clip's padding are False); None counts every slot.
+
+        Returns:
+            ``[num_videos]`` scores in [0, 1].
+        """
+        t = self.spec.frames
+        if clips.shape[2] == t:
+            clips = self.with_flow(clips)
+        self.model.eval()
+        with torch.inference_mode():
+            feats = self.model.extract_feat(self.normalize(clips)[:, None], test_mode=True)[0]
+            rgb, flow = (x.sigmoid().float() for x in self.model.cls_head.frame_logits(feats))
+        mask = torch.ones(rgb.shape[0], 2 * t - 1, dtype=torch.bool) if valid is None else valid
+        mask = mask.to(rgb.device).float()
+        index = video_index.to(rgb.device).long()
+        means = [_masked_mean(p, m, index, num_videos) for p, m in
+                 ((rgb, mask[:, :t]), (flow, mask[:, t:]))]
+        weight = self.model.cls_head.rgb_weight
+        return weight * means[0] + (1 - weight) * means[1]
+
     def with_flow(self, clips: torch.Tensor) -> torch.Tensor:
         """Appends the flow images of RGB clips: ``[N, 3, T, H, W]`` → ``[N, 3, 2T-1, H, W]``."""
         if self._flow_reader is None:
             self._flow_reader = self.clip_reader()
         reader = self._flow_reader
         frames = clips.permute(0, 2, 3, 4, 1).cpu().numpy()  # [N, T, H, W, 3]
-        flows = np.stack([flow_images(f, reader.estimator, reader.channel_order) for f in frames])
+        side = frames.shape[2]  # clips are square
+        # RAFT may keep its multiple-of-8 padding (AIGVDet renders it): crop back to the clip
+        flows = np.stack([center_crop_pad(flow_images(f, reader.estimator, reader.channel_order),
+                                          side) for f in frames])
         flow = torch.from_numpy(flows).permute(0, 4, 1, 2, 3).to(clips.device)  # [N, 3, T-1, H, W]
         return torch.cat([clips, flow], dim=2)
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor, index: torch.Tensor,
+                 num_videos: int) -> torch.Tensor:
+    """Per-video mean of ``values [N, S]`` over the slots where ``mask [N, S]`` is 1."""
+    total = torch.zeros(num_videos, device=values.device).index_add_(0, index, (values * mask).sum(1))
+    count = torch.zeros(num_videos, device=values.device).index_add_(0, index, mask.sum(1))
+    return total / count.clamp_min(1)
 
 
 def _check_config(config: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ class GenConViTBackbone(BaseModule):
 
     Args:
         nets: ``{"ed": GenConViTED kwargs, "vae": GenConViTVAE kwargs}``; either may be left out to
-            build one network alone (upstream's ``--n ed`` / ``--n vae``).
+            build one network alone (upstream's ``GenConViT(net='ed')`` / ``net='vae'``).
         init_cfg: mmengine init config (unused; the networks initialise themselves).
     """
 

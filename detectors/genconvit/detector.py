@@ -105,6 +105,13 @@ class GenConViTDetector(Detector):
         feats, _ = self.model.extract_feat(x[:, None], test_mode=True)  # one view per clip
         return self.model.cls_head.fake_logit(feats)
 
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        """``(3, 1, S, S)`` per face with face crops (`FaceClipReader`), else the spec's shape."""
+        if self.spec.face_crop:
+            return (3, 1, self.spec.size, self.spec.size)
+        return self.spec.clip_shape
+
     def clip_reader(self, spec=None, train: bool = False):
         """Face crops (`detectors.genconvit.reader.FaceClipReader`) when the spec asks for them."""
         spec = spec or self.spec

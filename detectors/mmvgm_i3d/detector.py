@@ -1,7 +1,7 @@
 """MMVGM's I3D detector (VGMShield) as a vbench detector.
 
-The model is a plain mmaction2 ``Recognizer3D``: ``ActionDataPreprocessor`` (CLIP mean/std, as the
-X-CLIP processor upstream used), ``InceptionI3D`` backbone, ``I3DLogitsHead``. The official
+The model is a plain mmaction2 ``Recognizer3D``: ``ActionDataPreprocessor`` (ImageNet mean/std, as
+the published X-CLIP processor config upstream loaded), ``InceptionI3D`` backbone, ``I3DLogitsHead``. The official
 checkpoint is the raw ``state_dict`` of pytorch-i3d's ``InceptionI3d`` after ``replace_logits``:
 
 =================================  ===================================

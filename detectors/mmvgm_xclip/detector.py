@@ -1,6 +1,6 @@
 """MMVGM (VGMShield)'s X-CLIP detector as a vbench detector.
 
-The model is a plain mmaction2 ``Recognizer3D``: ``ActionDataPreprocessor`` (CLIP mean/std),
+The model is a plain mmaction2 ``Recognizer3D``: ``ActionDataPreprocessor`` (ImageNet mean/std),
 ``HFVideoBackbone(arch=xclip)`` (``transformers``' whole ``XCLIPModel``; its
 ``get_video_features`` gives the 768-d video embedding) and `VGMShieldMLPHead`. The official
 checkpoint is upstream's ``VideoClassifier.state_dict()``:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.data.sampling import STRATEGIES, ShortVideoError, sample_clips
+from benchmark.data.sampling import STRATEGIES, ShortVideoError, sample_clips, segment_clips
 from benchmark.errors import UnknownKeyError, VideoDecodeError
 
 
@@ -52,7 +52,32 @@ def test_all_tiles_the_video():
     assert sample_clips(7, 1, "all").shape == (7, 1)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_uniform_repeats_frames_of_a_short_video_as_linspace_does():
+    # GenConViT and DeepfakeBench call np.linspace(0, n - 1, k, dtype=int): a 5-frame video gives
+    # 15 indices with repeats, which upstream decodes (and scores) as they come
+    np.testing.assert_array_equal(sample_clips(5, 15, "uniform")[0],
+                                  np.linspace(0, 4, 15, dtype=int))
+    assert sample_clips(5, 15, "uniform")[0, -1] == 4
+    np.testing.assert_array_equal(sample_clips(1, 3, "uniform"), [[0, 0, 0]])
+
+
+def test_segment_clips_follow_deepfakebench():
+    # 32 face frames, clips of 8: four non-overlapping clips covering every frame once
+    np.testing.assert_array_equal(segment_clips(32, 8, 32)[:, 0], [0, 8, 16, 24])
+    np.testing.assert_array_equal(segment_clips(32, 8, 32)[1], np.arange(8, 16))
+    np.testing.assert_array_equal(segment_clips(45, 8, 32)[:, 0], [0, 8, 16, 24])  # first 32 only
+    # 20 frames: k = 20 // 8 = 2 clips, step = (20 - 8) // 1 = 12
+    np.testing.assert_array_equal(segment_clips(20, 8, 32)[:, 0], [0, 12])
+    np.testing.assert_array_equal(segment_clips(9, 8, 32)[:, 0], [0])
+    # training draws each start inside its slot, [i * step, min((i + 1) * step, n - T + 1))
+    rng = np.random.default_rng(0)
+    starts = np.stack([segment_clips(32, 8, 32, rng)[:, 0] for _ in range(200)])
+    assert starts.min(0).tolist() == [0, 8, 16, 24] and starts.max(0).tolist() == [7, 15, 23, 24]
+    with pytest.raises(ShortVideoError, match="video has 7 frames, clip needs 8"):
+        segment_clips(7, 8, 32)
+
+
+@pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s != "uniform"])
 def test_short_video_is_an_error_not_a_drop(strategy):
     with pytest.raises(ShortVideoError, match="video has 5 frames, clip needs 8") as info:
         sample_clips(5, 8, strategy, num_clips=2 if strategy == "clips" else 1)

@@ -241,22 +241,29 @@ def test_reader_returns_frames_then_their_flow_images(reader, tmp_path):
     from benchmark.data.dataset import center_crop_pad
     from benchmark.data.video import open_video
 
-    folder = _frame_folder(tmp_path, 7)
-    clips = reader(str(folder))  # 7 frames, T=3, "all": clips at frames 0-2 and 3-5
-    assert clips.shape == (2, 3, 5, 32, 32) and clips.dtype == torch.uint8
-    frames = open_video(str(folder)).read(range(7))  # [7, 40, 40, 3]
-    flows = center_crop_pad(flow_images(frames, OpenCVFlow(), "upstream_bgr"), 32)  # [6, 32, 32, 3]
+    folder = _frame_folder(tmp_path, 8)
+    # 8 frames, T=3, "all": clips at frames 0-2, 2-4, 4-6, 6-7(+pad), sharing one frame, so the
+    # 7 flow images split exactly: 0-1, 2-3, 4-5, 6(+pad)
+    clips, valid = reader(str(folder))
+    assert clips.shape == (4, 3, 5, 32, 32) and clips.dtype == torch.uint8
+    assert valid.tolist() == [[1, 1, 1, 1, 1], [0, 1, 1, 1, 1], [0, 1, 1, 1, 1], [0, 1, 0, 1, 0]]
+    frames = open_video(str(folder)).read(range(8))  # [8, 40, 40, 3]
+    flows = center_crop_pad(flow_images(frames, OpenCVFlow(), "upstream_bgr"), 32)  # [7, 32, 32, 3]
     out = clips.permute(0, 2, 3, 4, 1).numpy()  # [K, 5, S, S, 3]
-    assert np.array_equal(out[1, :3], center_crop_pad(frames[3:6], 32))
-    assert np.array_equal(out[1, 3:], flows[3:5])  # flows 3->4 and 4->5
+    assert np.array_equal(out[1, :3], center_crop_pad(frames[2:5], 32))
+    assert np.array_equal(out[1, 3:], flows[2:4])  # flows 2->3 and 3->4
     assert np.array_equal(out[0, 3:], flows[0:2])
+    assert np.array_equal(out[3, :3], center_crop_pad(frames[[6, 7, 7]], 32))  # padded, masked
+    assert np.array_equal(out[3, 3:], flows[[6, 6]])
+    counted = valid[:, :3].sum().item(), valid[:, 3:].sum().item()
+    assert counted == (8, 7)  # every frame and every flow image exactly once
     # a rightward pan, rendered in upstream's swapped order: red lands in the last channel
     assert np.median(out[0, 3, 8:-8, 8:-8, 2]) == 255 and np.median(out[0, 3, 8:-8, 8:-8, 0]) < 150
 
 
 def test_flow_is_cached_once_per_video(reader, tmp_path):
     folder = _frame_folder(tmp_path, 6)
-    first = reader(str(folder))
+    first, _ = reader(str(folder))
     cached = list((tmp_path / "cache").rglob("*.npy"))
     assert len(cached) == 1 and np.load(cached[0]).shape == (5, 32, 32, 3)
     assert not list((tmp_path / "cache").rglob("*.tmp*"))  # renamed into place
@@ -266,18 +273,18 @@ def test_flow_is_cached_once_per_video(reader, tmp_path):
             raise AssertionError("flow recomputed despite a cache entry")
 
     reader.estimator = Refuse()  # same identity, so the same cache key
-    assert torch.equal(reader(str(folder)), first)
+    assert torch.equal(reader(str(folder))[0], first)
 
 
 def test_damaged_cache_entry_is_recomputed(reader, tmp_path):
     folder = _frame_folder(tmp_path, 6)
-    first = reader(str(folder))
+    first, _ = reader(str(folder))
     (entry,) = (tmp_path / "cache").rglob("*.npy")
     np.save(entry, np.zeros((2, 32, 32, 3), np.uint8))  # wrong length for a 6-frame video
-    assert torch.equal(reader(str(folder)), first)
+    assert torch.equal(reader(str(folder))[0], first)
     assert np.load(entry).shape == (5, 32, 32, 3)  # rewritten
     entry.write_bytes(b"not an array")
-    assert torch.equal(reader(str(folder)), first)
+    assert torch.equal(reader(str(folder))[0], first)
 
 
 def test_cache_key_follows_video_and_settings(reader, tmp_path):
@@ -298,8 +305,48 @@ def test_cache_key_follows_video_and_settings(reader, tmp_path):
     assert reader.cache_key(str(folder)) != key
 
 
+def test_every_frame_layout_counts_each_frame_and_flow_once():
+    from detectors.aigvdet.reader import every_frame_layout
+
+    for n in range(2, 30):
+        for t in (2, 3, 8):
+            frames, flows, valid = every_frame_layout(n, t)
+            assert frames.max() == n - 1 and flows.max() == n - 2
+            assert sorted(frames[valid[:, :t]].tolist()) == list(range(n)), (n, t)
+            assert sorted(flows[valid[:, t:]].tolist()) == list(range(n - 1)), (n, t)
+
+
+def test_video_score_is_upstreams_frame_and_flow_means(tmp_path):
+    """video_scores over masked clips = 0.5 mean(all frames) + 0.5 mean(all flow images)."""
+    from benchmark.data.dataset import center_crop_pad
+    from benchmark.data.spec import InputSpec
+    from benchmark.data.video import open_video
+    from detectors.aigvdet.reader import FlowClipReader
+
+    detector = _detector("mini")
+    _randomize(detector.model, seed=3, scale=0.5)
+    spec = InputSpec(frames=4, sampling="all", size=32, resize="center_crop")
+    reader = FlowClipReader(spec, {"opencv": "farneback", "cache_dir": str(tmp_path / "c")})
+    folder = _frame_folder(tmp_path, 11)  # K = ceil(10 / 3) = 4 clips
+    clips, valid = reader(str(folder))
+    score = detector.video_scores(clips, torch.zeros(len(clips), dtype=torch.long), 1, valid)
+    frames = center_crop_pad(open_video(str(folder)).read(range(11)), 32)  # every frame, once
+    flows = reader.video_flow(str(folder))  # every flow image, once
+    model, pre = detector.model, detector.model.data_preprocessor
+
+    def probs(images, trunk, fc):  # one image at a time, as upstream's demo scores them
+        x = (torch.from_numpy(images).permute(0, 3, 1, 2).float() - pre.mean[:, 0]) / pre.std[:, 0]
+        with torch.inference_mode():
+            return fc(trunk(x)).sigmoid()[:, 0]
+
+    rgb = probs(frames, model.backbone.rgb, model.cls_head.rgb_fc)  # [11]
+    flow = probs(flows, model.backbone.flow, model.cls_head.flow_fc)  # [10]
+    assert rgb.std() > 1e-3 and flow.std() > 1e-3  # frames differ, so a dropped one would show
+    assert torch.allclose(score, 0.5 * rgb.mean() + 0.5 * flow.mean(), atol=1e-6)
+
+
 def test_too_short_video_is_a_decode_failure(reader, tmp_path):
-    folder = _frame_folder(tmp_path, 2)
-    with pytest.raises(VideoDecodeError, match="2 frames, clip needs 3"):
+    folder = _frame_folder(tmp_path, 1)
+    with pytest.raises(VideoDecodeError, match="1 frames, clip needs 2"):
         reader(str(folder))
     assert not (tmp_path / "cache").exists()  # nothing computed for a video that cannot be read

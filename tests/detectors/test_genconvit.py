@@ -253,14 +253,40 @@ def test_face_reader_gives_one_clip_per_face(face_reader, tmp_path):
     import cv2
     from skimage.data import astronaut
 
-    face = cv2.resize(astronaut(), (320, 320), interpolation=cv2.INTER_AREA)
-    frames = np.stack([face] * 6 + [np.zeros_like(face)] * 9)  # 15 frames, faces in the first 6
+    face = astronaut()  # an 87 px face: found by dlib's HOG without upsampling, as upstream runs it
+    frames = np.stack([face] * 6 + [np.zeros_like(face)] * 10)  # 16 frames, faces in the first 6
     path = _frame_folder(tmp_path / "video", frames)
-    clips = face_reader(str(path))
+    clips = face_reader(str(path))  # a folder: its first 15 images
     assert clips.shape == (6, 3, 1, 224, 224) and clips.dtype == torch.uint8
     assert clips.float().std() > 10  # a crop of the photo, not an empty image
     one = face_reader(str(path), np.random.default_rng(0))  # training: one random face
     assert one.shape == (1, 3, 1, 224, 224)
+
+
+def test_face_reader_samples_video_files_with_repeats_and_caps_faces(face_reader, tmp_path):
+    import cv2
+
+    from benchmark.data.corpus_render import encode_mp4
+    from skimage.data import astronaut
+
+    frames = np.stack([astronaut()] * 5).astype(np.float32) / 255  # 5 frames: linspace repeats
+    encode_mp4(frames, tmp_path / "face.mp4", fps=25, crf=18)
+    clips = face_reader(str(tmp_path / "face.mp4"))
+    assert clips.shape == (15, 3, 1, 224, 224)  # 15 sampled frames (repeats kept), one face each
+    assert face_reader.face_finder == ("dlib_hog" if _dlib() else "lbp_cascade")
+    if _dlib():  # upstream's crop: the HOG box, exactly, resized with INTER_AREA
+        from benchmark.data.video import read_frames
+
+        frame = read_frames(str(tmp_path / "face.mp4"), [0])[0]
+        (top, left, bottom, right) = face_reader.detector(frame)[0]
+        ref = cv2.resize(frame[top:bottom, left:right], (224, 224), interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(clips[0, :, 0].permute(1, 2, 0).numpy(), ref)
+
+
+def _dlib() -> bool:
+    from benchmark.dlib_faces import dlib_available
+
+    return dlib_available()
 
 
 def test_video_without_faces_fails_with_a_reason(face_reader, tmp_path):

@@ -196,7 +196,9 @@ def test_config_errors_name_the_fields():
 def test_paper_input_spec_is_upstreams():
     paper = registry().get("mmvgm_xclip").config("paper")["input"]
     assert (paper["frames"], paper["sampling"], paper["size"]) == (8, "first", 224)
-    assert paper["mean"] == [122.7709383, 116.7460125, 104.09373615]  # CLIP x 255
+    # the published processor config (microsoft/xclip-large-patch14): ImageNet mean/std, PIL bilinear
+    assert paper["mean"] == [123.675, 116.28, 103.53] and paper["std"] == [58.395, 57.12, 57.375]
+    assert paper["interpolation"] == "pil_bilinear"
 
 
 def test_mini_trains_through_mmaction_train_step():

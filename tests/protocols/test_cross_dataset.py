@@ -48,6 +48,8 @@ def test_trains_on_each_dataset_and_tests_on_every_one(tmp_path, fake_model):
     assert results["auc_matrix"]["rows"] == ["A", "B"] and results["auc_matrix"]["cols"] == ["A", "B"]
     inside = {(r["train_set"], r["test_set"]): r["in_domain"] for r in results["rows"]}
     assert inside == {("A", "A"): True, ("A", "B"): False, ("B", "A"): False, ("B", "B"): True}
+    controls = results.pop("controls")  # the runner's shortcut controls (benchmark/controls.py)
+    assert set(controls) == {"real_vs_real"}
     assert results == json.loads(json.dumps({**cross_dataset.metrics(scores, {}),
                                              "protocol": results["protocol"]}))
 

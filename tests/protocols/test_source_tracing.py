@@ -219,6 +219,17 @@ def test_real_closed_set_run_with_sta(tiny_manifest, tmp_path):
     assert model["val_criterion"] == "val_balanced_accuracy" and model["val_auc"] is None
     results = json.loads((run_dir / "metrics.json").read_text())
     assert results["rows"][0]["balanced_accuracy"] is not None
+    # the stored 4-class model on data with one more generator: that one is scored as unknown
+    more = manifest[manifest["generator"].isin(["real", "latent_ae", "flicker", "oversmooth",
+                                                "temporal_warp"])]
+    save_manifest(more, tmp_path / "more.csv")
+    assert main(["run", "--protocol", "source_tracing", "--method", "sta", "--data",
+                 str(tmp_path / "more.csv"), "--weights", f"{run_dir}:closed set", "--out",
+                 str(tmp_path / "runs"), "--no-progress", "--workers", "0",
+                 "--cfg-options", "model.backbone.layers=1"]) == 0  # the trained shape
+    runs = sorted((tmp_path / "runs").glob("source_tracing/sta-mini/*"), key=lambda p: p.stat().st_mtime)
+    (row,) = json.loads((runs[-1] / "metrics.json").read_text())["rows"]
+    assert row["unit"] == "closed set" and row["n_unknown"] > 0 and row["auroc_unknown"] is not None
 
 
 def test_ls_protocols_lists_both_new_protocols_with_their_options(capsys):
@@ -229,13 +240,3 @@ def test_ls_protocols_lists_both_new_protocols_with_their_options(capsys):
     for text in ("--option held_out=list", "--option leave_one_out=bool (default False)",
                  "--option preset=none|mmvgm9 (default 'none')"):
         assert text in out, out
-    # the stored 4-class model on data with one more generator: that one is scored as unknown
-    more = manifest[manifest["generator"].isin(["real", "latent_ae", "flicker", "oversmooth",
-                                                "temporal_warp"])]
-    save_manifest(more, tmp_path / "more.csv")
-    assert main(["run", "--protocol", "source_tracing", "--method", "sta", "--data",
-                 str(tmp_path / "more.csv"), "--weights", f"{run_dir}:closed set", "--out",
-                 str(tmp_path / "runs"), "--no-progress", "--workers", "0"]) == 0
-    runs = sorted((tmp_path / "runs").glob("source_tracing/sta-mini/*"), key=lambda p: p.stat().st_mtime)
-    (row,) = json.loads((runs[-1] / "metrics.json").read_text())["rows"]
-    assert row["unit"] == "closed set" and row["n_unknown"] > 0 and row["auroc_unknown"] is not None

@@ -1,0 +1,193 @@
+"""How well generation-time defences work: MMVGM's protection (``--method mmvgm_protect``) and the
+LVDM unsafe-generation guard (``--method lvdm``).
+
+mmvgm_protect: one unit per protection setting (directed, undirected and the random-sign control,
+for every budget in ``eps``). Each protects the images (embedded default: vbench-mini photographs)
+against the method's target and measures imperceptibility, the shift of the target's conditioning,
+how far the generated video departs from the clean image's, whether the pipeline's detector flags
+it, the protection's robustness to degradations before generation and its transfer to a target it
+was not computed on (`benchmark.defences.efficacy`).
+
+lvdm: one unit: trajectories, the (category, step) detectors, the test videos' flags, the online
+guard; metrics are the (η, λ) table beside the last-step baseline, per-step accuracy and the
+guard's stop steps (`benchmark.defences.unsafe`).
+
+``efficacy`` (the primary metric) is a different quantity per task, so leaderboards should be read
+per method: mmvgm_protect: mean 1 - SSIM between videos from protected and clean images; lvdm: F1
+of the configured early-exit rule.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from benchmark.errors import DataError
+from benchmark.protocol import Metric, Option, Unit, parse_list
+from benchmark.tables import Table, fmt
+
+NAME = "protection_efficacy"
+VERSION = "1"
+DESCRIPTION = ("generation-time defences: MMVGM protection (imperceptibility, conditioning shift, "
+               "video departure, detection, robustness, transfer) and LVDM's early exit (eta x "
+               "lambda table, compute saved, guard stops)")
+OPTIONS = (
+    Option("eps", ("4/255",), "protection budgets, in the method config's eps_space",
+           type=parse_list),
+    Option("steps", 0, "PGD steps (0: the method config's)", type=int),
+    Option("images", 0, "embedded images to protect (0: the method config's)", type=int),
+    Option("degradations", ("jpeg:75", "resize:0.5", "blur:1"),
+           "kind:level applied to protected images before generation", type=parse_list),
+    Option("detector", "mmvgm_mae:mini", "method:config of the pipeline's detector"),
+    Option("etas", ("1", "2", "3", "4", "5", "6", "8", "10", "20", "30", "40", "50"),
+           "LVDM sweep: steps inspected (those above the step count are skipped)", type=parse_list),
+    Option("lambdas", ("0.2", "0.4", "0.6", "0.8", "1.0"), "LVDM sweep: fraction that must fire",
+           type=parse_list),
+)
+PRIMARY_METRIC = Metric("efficacy", "efficacy (protect: video 1-SSIM; lvdm: F1)")
+LEADERBOARD = (Metric("psnr", "PSNR of protected images"),
+               Metric("compute_saved", "compute saved (lvdm)"))
+TASKS = {"protection", "unsafe_generation"}
+
+
+def _task(ctx) -> str:
+    from benchmark.registry import registry
+
+    entry = registry().get(ctx.request.method)
+    task = next((t for t in entry.tasks if t in TASKS), None)
+    if entry.kind != "defence" or task is None:
+        raise DataError(f"protocol {NAME} evaluates defences (mmvgm_protect, lvdm); "
+                        f"'{ctx.request.method}' is a {entry.kind}")
+    return task
+
+
+def board_group(info: dict) -> str:
+    """Leaderboards rank like with like: protections and unsafe-generation guards apart."""
+    from benchmark.registry import registry
+
+    tasks = registry().get(info["method"]).tasks if info.get("method") in registry() else ()
+    return "/".join(tasks)
+
+
+def plan(ctx) -> list[Unit]:
+    """mmvgm_protect: one unit per (mode, budget) plus the random control; lvdm: one unit."""
+    if _task(ctx) == "unsafe_generation":
+        return [Unit("lvdm", trains=False)]
+    from benchmark.defences import build_defence
+
+    defence = build_defence(ctx.request.method, ctx.config)
+    units = []
+    for eps in ctx.options["eps"]:
+        defence.setting(defence.modes[0], eps=eps)  # refuses a bad budget before any work
+        units += [Unit(f"{mode} eps={eps}", trains=False, members={"mode": (mode,), "eps": (eps,)})
+                  for mode in [*defence.modes, "random"]]
+    return units
+
+
+@lru_cache(maxsize=2)
+def _setup(method: str, config_json: str, images: int, seed: int, detector: str):
+    """Targets, images and the trained detector, shared by a run's units (one process)."""
+    import json
+
+    from benchmark.defences import build_defence
+    from benchmark.defences.efficacy import protection_setup
+
+    return protection_setup(build_defence(method, json.loads(config_json)), images, seed, detector)
+
+
+def _degradations(values) -> list[tuple[str, float]]:
+    out = []
+    for value in values:
+        kind, _, level = str(value).partition(":")
+        try:
+            out.append((kind, float(level)))
+        except ValueError:
+            raise DataError(f"option degradations: expected kind:level (e.g. jpeg:75), got "
+                            f"{value!r}") from None
+    return out
+
+
+def score(ctx, unit: Unit) -> pd.DataFrame:
+    """The unit's tidy table (see the module docstring), with the runner's columns."""
+    import json
+
+    from benchmark.defences import build_defence
+    from benchmark.defences.runtime import single_thread
+
+    with single_thread():
+        if _task(ctx) == "unsafe_generation":
+            from benchmark.defences.unsafe import score_lvdm
+
+            table = score_lvdm(build_defence(ctx.request.method, ctx.config), ctx.request.progress)
+        else:
+            from benchmark.defences.efficacy import score_setting
+
+            setup = _setup(ctx.request.method, json.dumps(ctx.config, sort_keys=True),
+                           ctx.options["images"], ctx.seed, ctx.options["detector"])
+            setting = {"name": unit.name, "mode": unit.members["mode"][0],
+                       "eps": unit.members["eps"][0], "steps": ctx.options["steps"]}
+            table = score_setting(setup, setting, _degradations(ctx.options["degradations"]))
+    table["method"], table["config"] = ctx.request.method, ctx.request.config
+    table["protocol"], table["seed"], table["unit"] = NAME, ctx.seed, unit.name
+    return table
+
+
+def metrics(scores: pd.DataFrame, options: dict) -> dict:
+    """Protection: per (setting, model, condition) means; LVDM: the sweep (from the table alone)."""
+    if "step" in scores.columns:
+        from benchmark.defences.unsafe import lvdm_metrics
+
+        return lvdm_metrics(scores, [int(e) for e in options["etas"]],
+                            [float(v) for v in options["lambdas"]])
+    from benchmark.defences.efficacy import protection_metrics
+
+    return protection_metrics(scores)
+
+
+# ----------------------------------------------------------------------------- presentation
+PROTECT_COLUMNS = (("setting", "setting"), ("model", "model"), ("perturbation", "before generation"),
+                   ("severity", "level"), ("psnr", "PSNR"), ("ssim", "SSIM"),
+                   ("perceptual", "perceptual"), ("linf_255", "L∞·255"), ("embed_cos_orig", "emb cos orig"),
+                   ("embed_cos_target", "emb cos target"), ("latent_cos_orig", "latent cos orig"),
+                   ("video_psnr", "video PSNR"), ("video_departure", "video 1-SSIM"),
+                   ("departure_beyond_degradation", "beyond degradation"),
+                   ("tc_protected", "temporal cons."), ("flagged_rate", "flagged"))
+LVDM_COLUMNS = (("rule", "rule"), ("eta", "η"), ("lambda", "λ"), ("accuracy", "ACC"),
+                ("precision", "precision"), ("recall", "recall"), ("f1", "F1"),
+                ("compute_saved", "compute saved"), ("mean_stop_step", "mean stop step"),
+                ("n_videos", "videos"))
+
+
+def _columns(results: dict):
+    return LVDM_COLUMNS if results.get("task") == "unsafe_generation" else PROTECT_COLUMNS
+
+
+def tables(results: dict) -> list[Table]:
+    columns = _columns(results)
+    out = [Table("Protection efficacy" if columns is PROTECT_COLUMNS else "LVDM early exit",
+                 [h for _, h in columns], [[fmt(r.get(k)) for k, _ in columns]
+                                           for r in results["rows"]])]
+    if results.get("guard_stops"):
+        out.append(Table("LVDM online guard: stop step", ["stop step", "videos"],
+                         [[fmt(r["stop_step"]), fmt(r["videos"])] for r in results["guard_stops"]]))
+    return out
+
+
+def views(run) -> dict[str, Any]:
+    """Context of ``protection_efficacy.html.j2`` (display only; no new numbers)."""
+    from benchmark.report_views import metric_table
+
+    results = run.results
+    columns = _columns(results)
+    view = {"task": results.get("task"), "summary": [
+        {"key": k, "value": fmt(v) if not isinstance(v, str) else v}
+        for k, v in results["summary"].items()],
+        "table": metric_table(results["rows"], [k for k, _ in columns])}
+    if results.get("task") == "unsafe_generation":
+        view["per_step"] = metric_table(results.get("per_step", []),
+                                        ["step", "accuracy", "precision", "recall", "f1"])
+        view["stops"] = results.get("guard_stops", [])
+    else:
+        view["examples"] = results.get("examples", [])
+    return view

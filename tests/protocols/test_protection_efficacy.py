@@ -1,0 +1,114 @@
+"""protection_efficacy: the protection and LVDM computations on tiny models, metrics from tables."""
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.defences import build_defence
+from benchmark.defences.efficacy import protection_metrics, protection_setup, score_setting
+from benchmark.defences.unsafe import lvdm_metrics
+from benchmark.registry import registry
+from benchmark.runner import SCORE_COLUMNS, check_score_table
+
+TINY_RECIPE = {"stills": 48, "encoder_steps": 40, "autoencoder_steps": 40, "batch": 16}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    from benchmark.defences.runtime import single_thread
+
+    with single_thread():  # as the protocol's score() runs them
+        yield
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    cache = str(tmp_path_factory.mktemp("i2v"))
+    cfg = copy.deepcopy(registry().get("mmvgm_protect").config("mini"))
+    cfg["target"]["options"] = {**TINY_RECIPE, "cache_dir": cache}
+    cfg["transfer_target"]["options"] = {**TINY_RECIPE, "seed": 1, "width": 24, "cache_dir": cache}
+    cfg["protect"]["steps"] = 4
+    defence = build_defence("mmvgm_protect", cfg)
+    return protection_setup(defence, count=3, detector_clips=8, detector_epochs=1)
+
+
+@pytest.fixture(scope="module")
+def table(setup):
+    parts = [score_setting(setup, {"name": f"{mode} 4/255", "mode": mode, "eps": "4/255"},
+                           [("jpeg", 75)], examples=1) for mode in ("directed", "undirected", "random")]
+    frame = pd.concat(parts, ignore_index=True)
+    for column in ("method", "config", "protocol", "seed", "unit"):
+        frame[column] = "x" if column != "seed" else 0
+    return frame
+
+
+def test_setting_tables_have_the_runner_columns_and_one_row_per_image_condition_model(table):
+    check_score_table(table, "u", "protection_efficacy")  # the runner's own check
+    assert set(SCORE_COLUMNS) <= set(table.columns)
+    # 3 images x (none on attacked + transfer, jpeg on attacked) x 3 settings
+    assert len(table) == 3 * 3 * 3 and table["video_id"].is_unique
+    none = table[(table["perturbation"] == "none") & (table["model"] == "attacked")]
+    assert (none["linf_255"] <= 4 + 1e-4).all() and (none["psnr"] > 30).all()
+    assert (none["thumb"] != "").sum() == 3  # one example strip per setting
+    assert set(table["perceptual_name"]) == {"1-ssim"}
+
+
+def test_protection_departs_more_than_random_noise(table):
+    summary = protection_metrics(table)["summary"]
+    assert summary["efficacy"] > 3 * summary["random_departure"]
+    assert summary["embed_toward_target_beyond_random"] > 0
+    assert summary["embed_away_beyond_random"] > 0
+    rows = protection_metrics(table)["rows"]
+    assert {(r["mode"], r["model"], r["perturbation"]) for r in rows} >= {
+        ("directed", "transfer", "none"), ("random", "attacked", "jpeg")}
+
+
+def test_setup_records_images_target_and_detector(setup):
+    record = setup.record
+    assert record["target_photo"] == "moon" and len(record["images"]) == 3
+    assert record["detector"]["method"] == "mmvgm_mae" and "test_auc" in record["detector"]
+    assert set(setup.models) == {"attacked", "transfer"}
+
+
+def test_lvdm_metrics_from_a_table_alone():
+    rng = np.random.default_rng(0)
+    rows = []
+    for v in range(12):
+        label = int(v < 6)
+        stopped = label == 1 and v % 2 == 0
+        for step in range(4):
+            flag = bool(label and step >= 1) or (not label and rng.random() < 0.1)
+            rows.append({"video": f"v{v}", "video_id": f"v{v}@{step:03d}", "label": label, "step": step,
+                         "flag": flag, "rule_eta": 3, "rule_lambda": 0.6, "rule_balance": False,
+                         "total_steps": 4, "guard_stopped": stopped,
+                         "guard_stop_step": 3.0 if stopped else np.nan})
+    results = lvdm_metrics(pd.DataFrame(rows), etas=[1, 3], lambdas=[0.6])
+    assert results["rows"][0]["rule"] == "last_step" and len(results["rows"]) == 3
+    assert results["summary"]["rule"] == "eta=3, lambda=0.6"
+    assert results["summary"]["guard_stopped_rate"] == pytest.approx(3 / 12)
+    assert {"stop_step": 3, "videos": 3} in results["guard_stops"]
+    assert len(results["per_step"]) == 4
+
+
+def test_the_protocol_refuses_detectors():
+    from benchmark.errors import DataError
+    from benchmark.runner import RunRequest
+    from protocols import get_protocol
+
+    class Ctx:
+        request = RunRequest(protocol="protection_efficacy", method="sta")
+
+    with pytest.raises(DataError, match="evaluates defences"):
+        get_protocol("protection_efficacy").plan(Ctx())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["mmvgm_protect", "lvdm"])
+def test_vbench_run_end_to_end(method, tmp_path):
+    """The real command on the embedded defaults (minutes on two cores)."""
+    from benchmark.runner import RunRequest, execute
+
+    report = execute(RunRequest(protocol="protection_efficacy", method=method, out=str(tmp_path),
+                                progress=False))
+    assert report.is_file() and "protection_efficacy" in report.read_text()
