@@ -23,7 +23,10 @@ VERSION = "2"
 DESCRIPTION = ("train on one generator (one_vs_all) or all but one (leave_one_out), test against "
                "real videos on each generator; AUC/AP/EER/ACC/TPR@FPR5% per (train set, generator)")
 OPTIONS = (Option("mode", "one_vs_all", "one model per generator, or one per left-out generator",
-                  choices=("one_vs_all", "leave_one_out")),)
+                  choices=("one_vs_all", "leave_one_out")),
+           Option("labels", "true", "permuted: a leak control; training and validation labels "
+                  "shuffled (seeded, class counts kept), so seen AUCs should sit at chance",
+                  choices=("true", "permuted")))
 PRIMARY_METRIC = Metric("mean_auc_unseen", "mean AUC (unseen)")
 LEADERBOARD = (Metric("mean_auc_seen", "mean AUC (seen)"), Metric("mean_auc", "mean AUC (all)"))
 MEMBERS = "train_generators"
@@ -71,13 +74,26 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
     in_train = manifest["generator"].isin([REAL] + train_gens)
     detector = ctx.make_detector()
     if unit.trains:
-        ctx.train(detector, manifest[in_train & (manifest["split"] == "train")],
-                  manifest[in_train & (manifest["split"] == "val")])
+        train, val = (manifest[in_train & (manifest["split"] == split)] for split in ("train", "val"))
+        if ctx.options.get("labels") == "permuted":
+            log.warning("%s: training on PERMUTED labels (a leak control, not a detector)", unit.name)
+            train, val = permute_labels(train, ctx.seed), permute_labels(val, ctx.seed + 1)
+        ctx.train(detector, train, val)
     val = manifest[(manifest["split"] == "val") & (in_train if unit.trains else True)]
     evaluated = pd.concat([manifest[manifest["split"] == "test"], val], ignore_index=True)
     table = ctx.predict(detector, evaluated)
     table[MEMBERS] = [list(train_gens)] * len(table)
     return table
+
+
+def permute_labels(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """``rows`` with their labels shuffled among them (a seeded permutation: the class counts stay,
+    the link between a video and its label goes). Trained on these, a detector can only beat
+    chance on test videos through something other than the videos' content, e.g. a leak in the
+    file names, sizes, order or split; the leak-control tests use it."""
+    out = rows.copy()
+    out["label"] = np.random.default_rng(seed).permutation(rows["label"].to_numpy())
+    return out
 
 
 def metrics(scores: pd.DataFrame, options: dict) -> dict:

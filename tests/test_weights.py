@@ -58,7 +58,8 @@ def test_stored_model_round_trips_strictly(tmp_path):
 
     fresh = build_detector("sta", registry().get("sta").config("mini", cfg))
     load_stored(fresh, spec.stored)
-    clips = torch.randint(0, 256, (2, 3, 8, 112, 112), dtype=torch.uint8)
+    size, frames = fresh.spec.size, fresh.spec.frames  # what the mini config reads
+    clips = torch.randint(0, 256, (2, 3, frames, size, size), dtype=torch.uint8)
     assert torch.equal(fresh.clip_scores(clips), detector.clip_scores(clips))
     other = build_detector("sta", registry().get("sta").config("mini", {"model.backbone.layers": 2}))
     with pytest.raises(WeightsError, match="does not match the model"):

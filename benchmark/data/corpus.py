@@ -19,25 +19,32 @@ from benchmark.data.corpus_store import (MARKER, build_once, code_digest, defaul
 from benchmark.errors import DataError
 
 DATASET = "vbench-mini"
-VERSION = "v1"  # bump when any change alters the bytes a seed produces
-N_REAL = 120
-N_FAKE_PER_GENERATOR = 40
-FRAMES = 16
-SIZE = 112
+VERSION = "v2"  # bump when any change alters the bytes a seed produces
+N_REAL = 320
+N_FAKE_PER_GENERATOR = 160
+FRAMES = 8
+SIZE = 64
 FPS = 8
 CRF = 20
-SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+SPLIT_FRACTIONS = {"train": 0.5, "val": 0.25, "test": 0.25}
 MANIFEST = "manifest.csv"
+STRENGTHS = "strengths.csv"  # video_id, generator, strength of every generated video
+STRENGTH_COLUMNS = ("video_id", "generator", "strength")
 MANIFEST_COLUMNS = ("video_id", "path", "label", "generator", "split", "source_id", "dataset")
 REAL = "real"
 
 CORPUS_GENERATORS: dict[str, str] = {
-    "latent_ae": "latent-diffusion VAE decode: detail lost at a 3-6x smaller latent, colour cast",
+    "latent_ae": ("latent-diffusion VAE decode: detail lost at a 3-8x smaller latent, the "
+                  "decoder's 8x8 grid, a colour bias"),
     "deconv_checkerboard": "transposed-conv 2x upsampling with uneven kernel overlap: checkerboard",
-    "frame_interp": "keyframes plus cross-faded in-between frames: ghosting, uneven noise in time",
-    "flicker": "frames generated without temporal coupling: brightness, tint and texture jitter",
-    "oversmooth": "over-eager denoiser/upscaler: sensor texture wiped, waxy flat surfaces",
-    "temporal_warp": "smooth elastic deformation that wobbles over time: non-rigid shimmer",
+    "frame_interp": ("keyframes plus cross-faded in-between frames: ghosting, uneven noise in time, "
+                     "the interpolator's 4x4 pattern on in-betweens"),
+    "flicker": ("frames generated without temporal coupling: brightness, tint and texture jitter, "
+                "a per-frame 8x8 decoder grid"),
+    "oversmooth": ("over-eager denoiser/upscaler: sensor texture wiped, waxy flat surfaces, the "
+                   "upscaler's 4x4 pattern"),
+    "temporal_warp": ("smooth elastic deformation that wobbles over time: non-rigid shimmer, the "
+                      "decoder's 4x4 grid"),
 }
 
 
@@ -122,7 +129,7 @@ def build_corpus(root: Path | None = None, seed: int = 0, force: bool = False,
                  progress: bool = True, workers: int = 2, spec: CorpusSpec | None = None) -> Path:
     """Builds vbench-mini once and returns the path of its ``manifest.csv``.
 
-    The corpus goes to ``root / f"vbench-mini-v1-seed{seed}"``. A finished folder (its marker file
+    The corpus goes to ``root / f"vbench-mini-{VERSION}-seed{seed}"``. A finished folder (its marker file
     holds the digest of this build's spec) is returned at once. Otherwise the corpus is built in a
     temporary sibling folder that replaces the final one only when complete, so an interrupted
     build never leaves a half corpus.
@@ -165,19 +172,20 @@ def render_video(job: VideoJob, folder: Path) -> dict[str, str]:
     """Renders and encodes one video under ``folder``; returns its manifest row but the split."""
     import numpy as np
 
-    from benchmark.data.corpus_generators import GENERATOR_FUNCTIONS, real_camera
+    from benchmark.data.corpus_generators import GENERATOR_FUNCTIONS, real_camera, strength
     from benchmark.data.corpus_render import encode_mp4, render_shot, sample_shot
 
     rng = np.random.default_rng(job.rng_key())
     shot = sample_shot(rng, job.spec.frames, job.spec.size)
     clean = render_shot(shot, job.spec.frames, job.spec.size)  # [T, H, W, 3] float32
-    frames = GENERATOR_FUNCTIONS.get(job.group, real_camera)(clean, rng)
+    s = strength(rng) if job.group != REAL else 0.0  # drawn for fakes only: reals keep their draws
+    frames = GENERATOR_FUNCTIONS.get(job.group, real_camera)(clean, rng, s)
     path = f"{job.video_id}.mp4"
     (folder / path).parent.mkdir(parents=True, exist_ok=True)
     encode_mp4(frames, folder / path, job.spec.fps, job.spec.crf)
     return {"video_id": job.video_id, "path": path, "label": str(int(job.group != REAL)),
             "generator": job.group, "source_id": f"{job.group}_{job.index:04d}-{shot.photo}",
-            "dataset": DATASET}
+            "dataset": DATASET, "strength": f"{s:.4f}"}
 
 
 def _build_into(folder: Path, seed: int, spec: CorpusSpec, workers: int, progress: bool) -> None:
@@ -192,6 +200,9 @@ def _build_into(folder: Path, seed: int, spec: CorpusSpec, workers: int, progres
     frame = pd.DataFrame(sorted(rows, key=lambda r: r["video_id"]))
     frame = assign_splits(frame, fractions=tuple(SPLIT_FRACTIONS.values()), seed=seed)
     save_manifest(frame[list(MANIFEST_COLUMNS)], folder / MANIFEST)
+    # Strengths stay out of the manifest (no detector may see them); analyses read them from here.
+    fakes = frame[frame["generator"] != REAL]
+    fakes[list(STRENGTH_COLUMNS)].to_csv(folder / STRENGTHS, index=False, lineterminator="\n")
     about = {"dataset": DATASET, "version": VERSION, "seed": seed, "spec": asdict(spec),
              "generators": CORPUS_GENERATORS, "digest": spec.digest(seed)}
     (folder / "spec.json").write_text(json.dumps(about, indent=2, sort_keys=True) + "\n")

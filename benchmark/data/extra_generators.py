@@ -23,9 +23,10 @@ STRENGTHS: dict[str, dict[str, tuple[float, float]]] = {
 
 
 def params(family: str, s: float, rng: np.random.Generator) -> dict[str, float]:
-    """Every parameter of ``family`` at strength ``s``, each with ±10 % per-video jitter."""
-    return {name: float((subtle + s * (crude - subtle)) * rng.uniform(0.9, 1.1))
-            for name, (subtle, crude) in STRENGTHS[family].items()}
+    """Every parameter of ``family`` at strength ``s`` (vbench-mini's rule, these ranges)."""
+    from benchmark.data.corpus_generators import params as shared_params
+
+    return shared_params(family, s, rng, STRENGTHS)
 
 
 def sr_upscale(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:

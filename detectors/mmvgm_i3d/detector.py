@@ -32,7 +32,7 @@ class MMVGMI3DDetector(Detector):
 
     Args:
         config: see `benchmark.detector.Detector`; the input's ``frames`` and ``size`` must give
-            Mixed_5c features at least as large as the head's ``pool_kernel``.
+            last Inception module's features (Mixed_5c at full depth) at least as large as the head's ``pool_kernel``.
     """
 
     key_map: ClassVar[KeyMap] = KeyMap(
@@ -69,8 +69,9 @@ def _check_pool_fits(config: dict[str, Any]) -> None:
     feats = feature_size(int(given["frames"]), int(given["size"]))
     if any(n < k for n, k in zip(feats, kernel)):
         raise RegistryError(
-            f"{_name(config)}: input frames={given['frames']}, size={given['size']} give Mixed_5c "
-            f"features (T', H', W') = {feats}, smaller than cls_head.pool_kernel {list(kernel)}; "
+            f"{_name(config)}: input frames={given['frames']}, size={given['size']} give features "
+            f"(T', H', W') = {feats} from the last Inception module (Mixed_5c at full depth), "
+            f"smaller than cls_head.pool_kernel {list(kernel)}; "
             f"the backbone downsamples time by 8 and space by 32")
 
 

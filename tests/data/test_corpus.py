@@ -49,7 +49,7 @@ def test_manifest_schema_and_labels(tiny_manifest: Path, manifest: pd.DataFrame)
     assert set(manifest.split) == {"train", "val", "test"}
     assert (manifest.dataset == "vbench-mini").all()
     assert all((tiny_manifest.parent / p).is_file() for p in manifest.path)
-    assert tiny_manifest.parent.name.startswith("vbench-mini-v1-seed0")
+    assert tiny_manifest.parent.name.startswith(f"vbench-mini-{corpus.VERSION}-seed0")
 
 
 def test_manifest_passes_the_manifest_contract(tiny_manifest: Path) -> None:
@@ -91,7 +91,7 @@ def test_same_seed_gives_identical_bytes_across_worker_counts(tiny_manifest: Pat
 
 def test_different_seed_gives_different_videos(tiny_manifest: Path, tmp_path: Path) -> None:
     other = build_corpus(tmp_path, seed=1, progress=False, workers=1, spec=TINY)
-    assert other.parent.name.startswith("vbench-mini-v1-seed1")
+    assert other.parent.name.startswith(f"vbench-mini-{corpus.VERSION}-seed1")
     ours, theirs = file_hashes(tiny_manifest.parent), file_hashes(other.parent)
     videos = [name for name in ours if name.endswith(".mp4")]
     assert sorted(videos) == sorted(n for n in theirs if n.endswith(".mp4"))
@@ -158,8 +158,9 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], tmp_path: Path) -> N
 
 
 def test_default_spec_uses_the_plain_folder_name(tmp_path: Path) -> None:
-    assert corpus.corpus_dir(tmp_path, 3, CorpusSpec()) == tmp_path / "vbench-mini-v1-seed3"
-    assert corpus.corpus_dir(tmp_path, 3, TINY) != tmp_path / "vbench-mini-v1-seed3"
+    plain = tmp_path / f"vbench-mini-{corpus.VERSION}-seed3"
+    assert corpus.corpus_dir(tmp_path, 3, CorpusSpec()) == plain
+    assert corpus.corpus_dir(tmp_path, 3, TINY) != plain
 
 
 def test_default_cache_dir_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -167,3 +168,15 @@ def test_default_cache_dir_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert default_cache_dir() == tmp_path
     monkeypatch.delenv("VBENCH_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "vbench"
+
+
+def test_strengths_file_lists_every_generated_video(tiny_manifest: Path,
+                                                    manifest: pd.DataFrame) -> None:
+    strengths = pd.read_csv(tiny_manifest.parent / corpus.STRENGTHS)
+    assert tuple(strengths.columns) == corpus.STRENGTH_COLUMNS
+    fakes = manifest[manifest.label == 1]
+    assert sorted(strengths.video_id) == sorted(fakes.video_id)
+    assert strengths.set_index("video_id").generator.to_dict() == \
+        fakes.set_index("video_id").generator.to_dict()
+    assert strengths.strength.between(0.0, 1.0).all()
+    assert "strength" not in manifest.columns  # detectors never see it

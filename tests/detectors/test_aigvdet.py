@@ -143,7 +143,7 @@ def mini():
 
 
 def test_score_is_the_mean_of_the_two_branch_frame_means(mini):
-    clips = _clips(3, 7, 112, seed=2)  # 4 RGB frames + 3 flow images
+    clips = _clips(3, 7, mini.spec.size, seed=2)  # 4 RGB frames + 3 flow images
     x = mini.normalize(clips)
     with torch.inference_mode():
         rgb, flow = mini.model.cls_head.frame_logits(mini.model.backbone(x))  # [3, 4], [3, 3]
@@ -155,7 +155,7 @@ def test_score_is_the_mean_of_the_two_branch_frame_means(mini):
 
 
 def test_flow_frames_go_to_the_flow_trunk_only(mini):
-    clips = _clips(2, 7, 112, seed=4)
+    clips = _clips(2, 7, mini.spec.size, seed=4)
     changed = clips.clone()
     changed[:, :, 4:] = 255 - changed[:, :, 4:]  # touch only the 3 flow images
     with torch.inference_mode():
@@ -165,14 +165,15 @@ def test_flow_frames_go_to_the_flow_trunk_only(mini):
 
 
 def test_rgb_clips_get_their_flow_computed(mini):
-    rgb = _clips(2, 4, 112, seed=5)
+    size = mini.spec.size
+    rgb = _clips(2, 4, size, seed=5)
     frames = rgb.permute(0, 2, 3, 4, 1).numpy()  # [2, 4, H, W, 3]
     flow = np.stack([flow_images(f, OpenCVFlow("farneback")) for f in frames])  # mini: rgb order
     full = torch.cat([rgb, torch.from_numpy(flow).permute(0, 4, 1, 2, 3)], dim=2)
     assert torch.equal(mini.clip_logits(rgb), mini.clip_logits(full))
-    expected = r"\[N, 3, 4, H, W\].*\[N, 3, 7, H, W\].*\(2, 3, 5, 112, 112\)"
+    expected = rf"\[N, 3, 4, H, W\].*\[N, 3, 7, H, W\].*\(2, 3, 5, {size}, {size}\)"
     with pytest.raises(DataError, match=expected):
-        mini.clip_logits(_clips(2, 5, 112))
+        mini.clip_logits(_clips(2, 5, size))
 
 
 def test_backbone_refuses_a_clip_of_the_wrong_length(mini):
@@ -191,10 +192,12 @@ def test_input_spec_must_match_the_backbone():
 
 def test_mini_trains_both_branches_through_mmaction_train_step():
     torch.manual_seed(1)
-    model = _detector("mini").model
+    det = _detector("mini")
+    model = det.model
     before = [model.cls_head.rgb_fc.weight.clone(), model.cls_head.flow_fc.weight.clone()]
     # clips of T RGB frames then T-1 flow images: [2, 3, 2T-1, H, W]
-    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 7, 112, seed=6))
+    clips = _clips(2, 7, det.spec.size, seed=6)
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], clips)
     assert torch.isfinite(log_vars["loss"]) and {"loss_rgb", "loss_flow"} <= set(log_vars)
     assert not torch.equal(model.cls_head.rgb_fc.weight, before[0])
     assert not torch.equal(model.cls_head.flow_fc.weight, before[1])

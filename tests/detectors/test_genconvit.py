@@ -127,7 +127,7 @@ def test_two_files_load_from_a_folder_with_official_names(tmp_path):
     fresh = _detector(_config("mini"))
     summary = fresh.load_weights(tmp_path)
     assert summary.ignored == ["embedder.head.bias", "embedder.head.bias"]
-    clips = _clips(3, 112)
+    clips = _clips(3, fresh.spec.size)
     assert torch.equal(source.clip_scores(clips), fresh.clip_scores(clips))
     with pytest.raises(WeightsError, match="missing: \\['vae'\\]"):
         fresh.load_weights({"ed": tmp_path / "genconvit_ed_inference.pth"})
@@ -153,13 +153,14 @@ def test_score_is_mean_sigmoid_of_upstream_fake_logit():
     torch.manual_seed(0)
     detector = _detector(_config("mini"))
     randomize(detector.model, seed=1, scale=0.02)
-    x = detector.normalize(_clips(2, 112))
+    clips = _clips(2, detector.spec.size)
+    x = detector.normalize(clips)
     with torch.no_grad():
         feats, _ = detector.model.extract_feat(x[:, None], test_mode=True)
         logits = detector.model.cls_head(feats)  # [2, nets, 2], index 0 = fake (upstream)
         expected = logits[..., 0].sigmoid().mean(dim=1)
     assert logits.shape == (2, 2, 2)
-    assert torch.allclose(detector.clip_scores(_clips(2, 112)), expected, atol=1e-6)
+    assert torch.allclose(detector.clip_scores(clips), expected, atol=1e-6)
 
 
 def test_multi_frame_clips_average_frames_and_nets():
@@ -177,9 +178,10 @@ def test_loss_uses_upstream_label_order():
     from mmaction.structures import ActionDataSample
 
     torch.manual_seed(0)
-    model = _detector(_config("mini", ("ed",))).model
+    detector = _detector(_config("mini", ("ed",)))
+    model, size = detector.model, detector.spec.size
     model.train()
-    x = torch.randn(2, 3, 1, 112, 112)
+    x = torch.randn(2, 3, 1, size, size)
     feats = model.backbone(x)
     samples = [ActionDataSample().set_gt_label(label) for label in (1, 0)]  # fake, real
     losses = model.cls_head.loss(feats, samples)
@@ -192,7 +194,7 @@ def test_loss_uses_upstream_label_order():
 def test_vae_latent_mean_is_deterministic_and_sample_is_seeded():
     torch.manual_seed(0)
     base = _detector(_config("mini", ("vae",)))
-    clips = _clips(2, 112)
+    clips = _clips(2, base.spec.size)
     assert torch.equal(base.clip_logits(clips), base.clip_logits(clips))
 
     def sampling(seed: int):
@@ -218,8 +220,10 @@ def test_config_errors_name_the_values():
     with pytest.raises(RegistryError, match="must name the same networks"):
         _detector(cfg)
     cfg = _config("mini")
-    cfg["input"]["size"] = 96
-    with pytest.raises(RegistryError, match="input.size is 96.*input_size=112"):
+    size = cfg["model"]["backbone"]["nets"]["vae"]["encoder"]["input_size"]
+    assert cfg["input"]["size"] == size  # the valid mini, before the mismatch below
+    cfg["input"]["size"] = size + 32
+    with pytest.raises(RegistryError, match=f"input.size is {size + 32}.*input_size={size}"):
         _detector(cfg)
     cfg = _config("mini")
     cfg["model"]["backbone"]["nets"]["vae"]["latent"] = "mode"

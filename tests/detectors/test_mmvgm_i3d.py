@@ -180,16 +180,43 @@ def test_feature_size_matches_the_backbone():
     assert feats.shape == (1, backbone.out_channels, *feature_size(9, 40)) == (1, 52, 2, 2, 2)
 
 
+def _kept_endpoints(paper_names: list[str], mixed_per_stage: list[int]) -> list[str]:
+    """The paper's endpoints with only the first ``mixed_per_stage[i]`` Inception modules of stages
+    3, 4 and 5 (``Mixed_3*``, ``Mixed_4*``, ``Mixed_5*``), in the paper's order."""
+    stages = {str(stage): keep for stage, keep in zip((3, 4, 5), mixed_per_stage)}
+    kept, seen = [], {stage: 0 for stage in stages}
+    for name in paper_names:
+        if name.startswith("Mixed_"):
+            stage = name[len("Mixed_")]
+            seen[stage] += 1
+            if seen[stage] > stages[stage]:
+                continue
+        kept.append(name)
+    return kept
+
+
 def test_width_and_depth_shrink_the_same_design():
-    det = _detector("mini")
-    backbone = det.model.backbone
+    cfg = _config("mini")
+    det, paper = _detector(cfg=cfg), _detector("paper")
+    backbone, arch = det.model.backbone, cfg["model"]["backbone"]
+    paper_names = [n for n, _ in paper.model.backbone.named_children()]
+    assert len(paper_names) == 16 and paper_names[-1] == "Mixed_5c"  # 4 stem, 3 pools, 9 modules
     names = [n for n, _ in backbone.named_children()]
-    assert names[0] == "Conv3d_1a_7x7" and names[-1] == "Mixed_5c" and len(names) == 16
-    assert backbone.Conv3d_1a_7x7.conv3d.weight.shape == (8, 3, 7, 7, 7)
-    assert backbone.out_channels == 128 == det.model.cls_head.in_channels
-    # the mini checkpoint has the official names, only thinner
-    paper_names = set(_detector("paper").official_state_dict())
-    assert set(det.official_state_dict()) == paper_names
+    assert names == _kept_endpoints(paper_names, arch["mixed_per_stage"])
+    stem = max(1, round(64 * arch["width_multiplier"]))  # upstream's 64 stem channels, thinned
+    assert backbone.Conv3d_1a_7x7.conv3d.weight.shape == (stem, 3, 7, 7, 7)
+    # the last kept module's width, thinned: sum of its four output branches
+    last = getattr(backbone, names[-1])
+    paper_last = getattr(paper.model.backbone, names[-1])
+    outputs = ("b0", "b1b", "b2b", "b3b")
+    branches = [getattr(last, b).conv3d.out_channels for b in outputs]
+    assert branches == [max(1, round(getattr(paper_last, b).conv3d.out_channels
+                                     * arch["width_multiplier"])) for b in outputs]
+    assert backbone.out_channels == sum(branches) == det.model.cls_head.in_channels
+    # the mini checkpoint has the official names of the modules it keeps, only thinner
+    mini_names = set(det.official_state_dict())
+    assert mini_names == {k for k in paper.official_state_dict()
+                          if k.startswith("logits.") or k.split(".")[0] in names}
 
 
 def test_bad_width_or_depth_is_refused():
@@ -222,8 +249,10 @@ def test_input_too_small_for_the_pool_is_refused():
 
 def test_head_width_must_match_the_backbone():
     cfg = _config("mini")
+    width = cfg["model"]["cls_head"]["in_channels"]  # the valid mini's: the backbone's output
+    assert width != 1024
     cfg["model"]["cls_head"]["in_channels"] = 1024
-    with pytest.raises(RegistryError, match="in_channels is 1024.*outputs 128"):
+    with pytest.raises(RegistryError, match=f"in_channels is 1024.*outputs {width} "):
         _detector(cfg=cfg)
 
 
@@ -232,15 +261,22 @@ def test_pretrained_init_skips_kinetics_logits(tmp_path):
     donor = _detector("mini")
     _randomize(donor.model, seed=4)
     state = {k: v for k, v in donor.official_state_dict().items() if not k.startswith("logits.")}
-    state["logits.conv3d.weight"] = torch.zeros(400, 128, 1, 1, 1)  # Kinetics-400 classes
+    width = det.model.cls_head.in_channels
+    state["logits.conv3d.weight"] = torch.zeros(400, width, 1, 1, 1)  # Kinetics-400 classes
     state["logits.conv3d.bias"] = torch.zeros(400)
     torch.save(state, tmp_path / "rgb_imagenet.pt")
-    backbone = det.model.backbone
+    backbone, theirs = det.model.backbone, donor.model.backbone
+    mixed = [n for n, _ in backbone.named_children() if n.startswith("Mixed_")]
+    # an Inception module in the middle and the last one (the deepest weights loaded)
+    picks = [(getattr(backbone, m), getattr(theirs, m))
+             for m in (mixed[len(mixed) // 2], mixed[-1])]
+    assert not any(torch.equal(ours.b1b.conv3d.weight, donors.b1b.conv3d.weight)
+                   for ours, donors in picks)  # before the load: the check below can fail
     backbone.pretrained = str(tmp_path / "rgb_imagenet.pt")
     backbone.init_weights()
-    theirs = donor.model.backbone
-    assert torch.equal(backbone.Mixed_4e.b1b.conv3d.weight, theirs.Mixed_4e.b1b.conv3d.weight)
-    assert torch.equal(backbone.Mixed_5c.b0.bn.running_var, theirs.Mixed_5c.b0.bn.running_var)
+    for ours, donors in picks:
+        assert torch.equal(ours.b1b.conv3d.weight, donors.b1b.conv3d.weight)
+        assert torch.equal(ours.b0.bn.running_var, donors.b0.bn.running_var)
     state.pop("Mixed_3b.b0.bn.bias")
     torch.save(state, tmp_path / "broken.pt")
     with pytest.raises(WeightsError, match="Mixed_3b.b0.bn.bias"):
@@ -251,7 +287,7 @@ def test_pretrained_init_skips_kinetics_logits(tmp_path):
 def test_mini_scores_are_batch_independent_probabilities():
     det = _detector("mini")
     _randomize(det.model, seed=6)
-    clips = _clips(3, 112, seed=7)
+    clips = _clips(3, det.spec.size, det.spec.frames, seed=7)
     scores, logits = det.clip_scores(clips), det.clip_logits(clips)
     assert scores.shape == (3,) and ((scores >= 0) & (scores <= 1)).all()
     assert torch.allclose(det.clip_logits(clips[:1]), logits[:1], rtol=1e-4, atol=1e-4)
@@ -260,10 +296,12 @@ def test_mini_scores_are_batch_independent_probabilities():
 
 def test_mini_trains_through_mmaction_train_step():
     torch.manual_seed(0)
-    model = _detector("mini").model
+    det = _detector("mini")
+    model = det.model
     stem, logits = (model.backbone.Conv3d_1a_7x7.conv3d.weight.clone(),
                     model.cls_head.logits.conv3d.weight.clone())
-    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 112, seed=8))
+    clips = _clips(2, det.spec.size, det.spec.frames, seed=8)
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], clips)
     assert torch.isfinite(log_vars["loss"])
     assert not torch.equal(model.backbone.Conv3d_1a_7x7.conv3d.weight, stem)
     assert not torch.equal(model.cls_head.logits.conv3d.weight, logits)

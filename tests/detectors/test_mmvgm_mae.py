@@ -122,7 +122,7 @@ def test_checkpoint_head_layout_wins_over_the_config(tmp_path):
     target = _detector("mini")  # first-token layout in its config
     target.load_weights(tmp_path / "mean.pt")
     assert target.use_mean_pooling and target.model.cls_head.fc_norm is not None
-    clips = _clips(2, 8, 112, seed=5)
+    clips = _clips(2, target.spec.frames, target.spec.size, seed=5)
     assert torch.equal(source.clip_logits(clips), target.clip_logits(clips))
 
 
@@ -145,7 +145,7 @@ def test_logits_equal_transformers_video_classification(mean_pooling):
                if not k.startswith("data_preprocessor.")}
     reference.load_state_dict(renamed, strict=True)
     reference.eval()
-    x = det.normalize(_clips(2, 8, 112, seed=7))  # [N, 3, T, H, W]
+    x = det.normalize(_clips(2, det.spec.frames, det.spec.size, seed=7))  # [N, 3, T, H, W]
     with torch.inference_mode():
         theirs = reference(pixel_values=x.permute(0, 2, 1, 3, 4)).logits  # [N, T, 3, H, W]
         ours = det.forward_logits(x)
@@ -173,8 +173,9 @@ def test_config_errors_name_the_fields():
     with pytest.raises(RegistryError, match="cls_head.use_mean_pooling is True"):
         MMVGMVideoMAEDetector(cfg)
     cfg = _config("mini")
-    cfg["input"]["frames"] = 16
-    with pytest.raises(RegistryError, match="input.frames is 16 .*num_frames=8"):
+    frames = cfg["model"]["backbone"]["config"]["num_frames"]
+    cfg["input"]["frames"] = 2 * frames
+    with pytest.raises(RegistryError, match=f"input.frames is {2 * frames} .*num_frames={frames}"):
         MMVGMVideoMAEDetector(cfg)
 
 
@@ -183,14 +184,18 @@ def test_paper_input_spec_is_upstreams():
     paper = registry().get("mmvgm_mae").config("paper")["input"]
     assert (paper["frames"], paper["sampling"], paper["size"]) == (16, "first", 224)
     assert paper["mean"] == [123.675, 116.28, 103.53]  # ImageNet x 255
-    assert (spec.frames, spec.size) == (8, 112)
+    mini = _config("mini")["model"]["backbone"]["config"]  # the mini reads what its model takes
+    assert (spec.frames, spec.size) == (mini["num_frames"], mini["image_size"])
+    assert spec.size < paper["size"] and spec.frames < paper["frames"]
 
 
 def test_mini_trains_through_mmaction_train_step():
     torch.manual_seed(0)
-    model = _detector("mini").model
+    det = _detector("mini")
+    model = det.model
     before = model.backbone.model.embeddings.patch_embeddings.projection.weight.clone()
-    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 8, 112, seed=8))
+    clips = _clips(2, det.spec.frames, det.spec.size, seed=8)
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], clips)
     assert torch.isfinite(log_vars["loss"])
     after = model.backbone.model.embeddings.patch_embeddings.projection.weight
     assert not torch.equal(after, before)

@@ -21,6 +21,11 @@ def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
     return random_clips(n, 8, size, seed)
 
 
+def _inputs(det, n: int, seed: int = 0) -> torch.Tensor:
+    """Seeded clips of the frames and size ``det``'s config reads."""
+    return random_clips(n, det.spec.frames, det.spec.size, seed)
+
+
 def _config(name: str = "mini", num_classes: int | None = None) -> dict:
     cfg = registry().get("mmvgm_xclip").config(name)
     if num_classes is not None:
@@ -119,7 +124,7 @@ def test_mini_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     torch.save(det.official_state_dict(), tmp_path / "m.pt")
     fresh = _detector("mini")
     fresh.load_weights(tmp_path / "m.pt")
-    clips = _clips(2, 112, seed=3)
+    clips = _inputs(fresh, 2, seed=3)
     assert torch.equal(det.clip_logits(clips), fresh.clip_logits(clips))
 
 
@@ -129,7 +134,7 @@ def test_backbone_is_get_video_features_without_text():
     det = _detector("mini")
     _randomize(det.model, seed=4, scale=0.1)
     xclip = det.model.backbone.model
-    x = det.normalize(_clips(2, 112, seed=5))  # [N, 3, T, H, W]
+    x = det.normalize(_inputs(det, 2, seed=5))  # [N, 3, T, H, W]
     with torch.inference_mode():
         theirs = xclip.get_video_features(pixel_values=x.transpose(1, 2)).pooler_output
         ours = det.model.backbone(x)
@@ -142,7 +147,7 @@ def test_backbone_is_get_video_features_without_text():
 def test_text_tower_gets_no_gradient_but_the_video_path_does():
     det = _detector("mini")
     model = det.model.train()
-    x = det.normalize(_clips(4, 112, seed=6))
+    x = det.normalize(_inputs(det, 4, seed=6))
     torch.nn.functional.cross_entropy(det.forward_logits(x), torch.tensor([0, 1, 0, 1])).backward()
     grads = {n: p.grad is not None and bool(p.grad.abs().sum() > 0)
              for n, p in model.named_parameters()}
@@ -188,8 +193,10 @@ def test_config_errors_name_the_fields():
     with pytest.raises(RegistryError, match="mit_hidden_size is 32"):
         MMVGMXCLIPDetector(cfg)
     cfg = _config("mini")
+    size = cfg["model"]["backbone"]["config"]["vision_config"]["image_size"]
+    assert size != 224 and cfg["input"]["size"] == size  # the valid mini, before the change
     cfg["input"]["size"] = 224
-    with pytest.raises(RegistryError, match="input.size is 224 .*image_size=112"):
+    with pytest.raises(RegistryError, match=f"input.size is 224 .*image_size={size}"):
         MMVGMXCLIPDetector(cfg)
 
 
@@ -203,8 +210,9 @@ def test_paper_input_spec_is_upstreams():
 
 def test_mini_trains_through_mmaction_train_step():
     torch.manual_seed(0)
-    model = _detector("mini").model
+    det = _detector("mini")
+    model = det.model
     before = model.backbone.model.vision_model.embeddings.patch_embedding.weight.clone()
-    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 112, seed=8))
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _inputs(det, 2, seed=8))
     assert torch.isfinite(log_vars["loss"])
     assert not torch.equal(model.backbone.model.vision_model.embeddings.patch_embedding.weight, before)

@@ -22,6 +22,11 @@ def _clips(n: int, size: int, seed: int = 0) -> torch.Tensor:
     return random_clips(n, 8, size, seed)
 
 
+def _inputs(det, n: int, seed: int = 0) -> torch.Tensor:
+    """Seeded clips of the frames and size ``det``'s config reads."""
+    return random_clips(n, det.spec.frames, det.spec.size, seed)
+
+
 def _config(name: str, **backbone) -> dict:
     cfg = registry().get("sta").config(name)
     cfg["model"]["backbone"].update(backbone)
@@ -111,7 +116,7 @@ def test_mini_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     torch.save({f"module.{k}": v for k, v in det.official_state_dict().items()}, tmp_path / "m.pth")
     fresh = _detector("mini")
     fresh.load_weights(tmp_path / "m.pth")
-    clips = _clips(2, 112, seed=3)
+    clips = _inputs(fresh, 2, seed=3)
     assert torch.equal(det.clip_logits(clips), fresh.clip_logits(clips))
 
 
@@ -119,7 +124,7 @@ def test_mini_checkpoint_round_trip_gives_identical_outputs(tmp_path):
 def test_mini_scores_are_probabilities_and_deterministic():
     det = _detector("mini")
     _randomize(det.model, seed=3)
-    clips = _clips(3, 112, seed=2)
+    clips = _inputs(det, 3, seed=2)
     first, second = det.clip_scores(clips), det.clip_scores(clips)
     assert first.shape == (3,) and torch.isfinite(first).all()
     assert ((first >= 0) & (first <= 1)).all()
@@ -129,7 +134,7 @@ def test_mini_scores_are_probabilities_and_deterministic():
 def test_mini_backward_reaches_every_adapter_parameter():
     det = _detector("mini")
     model = det.model.train()
-    x = det.normalize(_clips(2, 112, seed=4))
+    x = det.normalize(_inputs(det, 2, seed=4))
     loss = torch.nn.functional.cross_entropy(det.forward_logits(x), torch.tensor([0, 1]))
     loss.backward()
     adapter = model.backbone.transformer.resblocks[0].Adapter
@@ -160,7 +165,7 @@ def test_fresh_adapter_is_identity():
 def test_scores_do_not_depend_on_batch_company():
     det = _detector("mini")
     _randomize(det.model, seed=6)
-    clips = _clips(3, 112, seed=7)
+    clips = _inputs(det, 3, seed=7)
     alone = det.clip_logits(clips[:1])
     together = det.clip_logits(clips)[:1]
     assert torch.allclose(alone, together, atol=1e-5)
@@ -170,7 +175,7 @@ def test_upstream_batch_mixing_agrees_for_one_clip_only():
     ours, upstream = _detector("mini"), _detector("mini", upstream_batch_mixing=True)
     _randomize(ours.model, seed=8, scale=0.2)
     upstream.model.load_state_dict(ours.model.state_dict())
-    x = ours.normalize(_clips(2, 112, seed=9))
+    x = ours.normalize(_inputs(ours, 2, seed=9))
     with torch.inference_mode():
         one = ours.model.backbone(x[:1]), upstream.model.backbone(x[:1])  # [1, 96, 8, 1, 1]
         two = ours.model.backbone(x), upstream.model.backbone(x)
@@ -182,8 +187,10 @@ def test_input_spec_must_match_the_backbone():
     from detectors.sta import StADetector
 
     cfg = _config("mini")
+    resolution = cfg["model"]["backbone"]["input_resolution"]
+    assert resolution != 224 and cfg["input"]["size"] == resolution  # valid before the change
     cfg["input"]["size"] = 224
-    with pytest.raises(RegistryError, match="input_resolution=112"):
+    with pytest.raises(RegistryError, match=f"input_resolution={resolution}"):
         StADetector(cfg)
 
 
@@ -247,8 +254,8 @@ def test_blending_rate_extremes_and_bad_input():
 
 
 def test_detector_blends_training_batches_at_the_configured_rate():
-    clips, labels = _clips(4, 112, seed=13), torch.tensor([0, 1, 0, 0])
     det = _detector("mini")  # train.blending.p = 0: identity
+    clips, labels = _inputs(det, 4, seed=13), torch.tensor([0, 1, 0, 0])
     out, new = det.train_batch_transform(clips, labels, torch.Generator().manual_seed(0))
     assert torch.equal(out, clips) and torch.equal(new, labels)
     cfg = _config("mini")
@@ -262,9 +269,10 @@ def test_detector_blends_training_batches_at_the_configured_rate():
 
 
 def test_mini_trains_through_mmaction_train_step():
-    model = _detector("mini").model
+    det = _detector("mini")
+    model = det.model
     before = model.backbone.transformer.resblocks[0].Adapter.up.weight.clone()
-    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _clips(2, 112, seed=14))
+    log_vars = train_step(model, _config("mini")["train"]["optimizer"], _inputs(det, 2, seed=14))
     assert torch.isfinite(log_vars["loss"])
     assert not torch.equal(model.backbone.transformer.resblocks[0].Adapter.up.weight, before)
 
@@ -274,7 +282,7 @@ def test_mini_learns_to_separate_blended_from_real():
     """A few AdamW steps on real clips vs their VB fakes lower the loss (sanity, not accuracy)."""
     torch.manual_seed(0)
     det = _detector("mini")
-    real = _clips(4, 112, seed=12)
+    real = _inputs(det, 4, seed=12)
     gen = torch.Generator().manual_seed(1)
     fake, _ = apply_blending(real, torch.zeros(4, dtype=torch.long), 1.0, gen)
     x, y = det.normalize(torch.cat([real, fake])), torch.tensor([0] * 4 + [1] * 4)
