@@ -42,7 +42,9 @@ def _record(ctx) -> dict[str, Any]:
         "canonicalize": ctx.canonical, "real_floor": request.real_floor,
         "reader": ctx.reader,
         "inference": {"precision": request.precision, "channels_last": request.channels_last,
-                      "batch_size": request.batch_size or ctx.config["eval"]["batch_size"]},
+                      # a defence's config has no eval section: it scores no clips
+                      "batch_size": request.batch_size
+                      or ctx.config.get("eval", {}).get("batch_size")},
         "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,
         "content_key": content_key(ctx.key_spec), "key_spec": ctx.key_spec,
         "command": request.command}
