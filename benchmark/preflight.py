@@ -1,7 +1,7 @@
 """Everything `vbench run` can check before it writes anything (`prepare`).
 
 Protocol and options, the method's kind (a protocol runs detectors or defences, not both), method
-and config (closed schema, ``--cfg-options``), device, weights
+and config (closed schema, ``--cfg-options``), device and ``--precision`` on it, weights
 (files exist, are readable and not empty; a stored model fits the method and config), ``--out``,
 the data and the protocol's plan. Only when all of them pass does the run directory appear.
 """
@@ -22,6 +22,7 @@ def prepare(request, dry: bool = False):
         dry: a dry run: ``--out`` is not created.
     """
     from benchmark.data.prepare import prepare_datasets
+    from benchmark.detector import check_precision
     from benchmark.distributed import init_from_env, is_main, main_first
     from benchmark.registry import registry
     from benchmark.runner import RunContext, check_out_dir, resolve_device
@@ -39,6 +40,7 @@ def prepare(request, dry: bool = False):
     if weights is not None and weights.stored is not None:
         check_compatible(weights.stored, request.method, request.config)
     device = init_from_env(resolve_device(request.device))
+    check_precision(request.precision, device)
     out = check_out_dir(request.out) if is_main() else request.out
     with main_first():  # rank 0 builds the embedded corpus once; the others then read it
         data = prepare_datasets(request.data, seed=request.seed, options=data_options(request))
