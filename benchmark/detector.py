@@ -19,6 +19,35 @@ AGGREGATIONS = ("mean", "max", "median")
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
+def check_precision(precision: str, device: str) -> None:
+    """Refuses an evaluation precision the device has no autocast for (`vbench run` checks this
+    in preflight, before the run directory exists).
+
+    Args:
+        precision: ``fp32``, ``bf16`` or ``fp16`` (``--precision``).
+        device: the resolved device, ``cpu``, ``cuda`` or ``cuda:N``.
+
+    Raises:
+        UnknownKeyError: an unknown precision.
+        ConfigError: fp16 on a CPU (CPU autocast runs bf16 only), or bf16 on a GPU without it.
+    """
+    if precision not in PRECISIONS:
+        from benchmark.errors import UnknownKeyError
+
+        raise UnknownKeyError("precision", precision, PRECISIONS)
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise ConfigError(f"--precision fp16 needs a CUDA device, but the run's device is "
+                          f"{device} (CPU autocast runs bf16: use --precision bf16 or fp32)")
+    if precision == "bf16" and device.startswith("cuda"):
+        import torch
+
+        # the condition under which torch.autocast itself refuses bf16 on a GPU
+        if not torch.cuda.is_bf16_supported():
+            raise ConfigError(f"--precision bf16: the GPU of device {device} "
+                              f"({torch.cuda.get_device_name(device)}) does not support bfloat16; "
+                              f"use --precision fp16 or fp32")
+
+
 class Detector:
     """Base detector: builds the model, loads weights, scores clips.
 
@@ -113,12 +142,7 @@ class Detector:
         """
         import torch
 
-        if precision not in PRECISIONS:
-            from benchmark.errors import UnknownKeyError
-
-            raise UnknownKeyError("precision", precision, PRECISIONS)
-        if precision == "fp16" and self.device.type != "cuda":
-            raise ConfigError("--precision fp16 needs a CUDA device (CPU autocast runs bf16)")
+        check_precision(precision, str(self.device))
         self.precision = precision
         if channels_last:
             for module in self.model.modules():

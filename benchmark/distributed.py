@@ -3,7 +3,7 @@
 ``torchrun --nproc_per_node N -m benchmark run ...`` starts N copies of the run. Each process
 evaluates a strided shard of the videos and the shards are gathered, so every process holds the same
 complete score table; training wraps the model in mmengine's ``MMDistributedDataParallel`` and gives
-each process its share of every epoch's videos. Only rank 0 writes the run store, the log and the
+each process its share of every epoch's videos, cut from a seeded order that changes each epoch. Only rank 0 writes the run store, the log and the
 report. Without torchrun's environment (``WORLD_SIZE`` unset or 1) nothing here does anything.
 """
 from __future__ import annotations
@@ -97,6 +97,15 @@ def shard(n: int, equal: bool = False) -> list[int]:
     rank, size = world()
     positions = list(range(rank, n, size))
     return positions[: n // size] if equal and size > 1 else positions
+
+
+def epoch_permutation(n: int, seed: int, epoch: int):
+    """A seeded order of ``0..n-1`` for one training epoch, to cut shards from: it depends on
+    ``seed`` and ``epoch`` alone, so every rank computes the same one without communicating, and it
+    changes each epoch (as torch's ``DistributedSampler`` after ``set_epoch``)."""
+    import numpy as np
+
+    return np.random.default_rng([seed % 2**32, epoch]).permutation(n)  # [n] int64
 
 
 class main_first:

@@ -28,6 +28,11 @@ def unknown_key_message(kind: str, key: str, known: Iterable[str]) -> str:
     return f"Unknown {kind} '{key}'.{hint} Available: {', '.join(known) or '(none)'}"
 
 
+class IncompatibleMethodError(VBenchError):
+    """A method of one kind (e.g. a generation-time defence) asked to run under a protocol that
+    takes another (e.g. a detector protocol)."""
+
+
 class RegistryError(VBenchError):
     """registry.yaml is malformed (duplicate key, missing field, bad entry point)."""
 

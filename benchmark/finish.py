@@ -42,7 +42,9 @@ def _record(ctx) -> dict[str, Any]:
         "canonicalize": ctx.canonical, "real_floor": request.real_floor,
         "reader": ctx.reader,
         "inference": {"precision": request.precision, "channels_last": request.channels_last,
-                      "batch_size": request.batch_size or ctx.config["eval"]["batch_size"]},
+                      # a defence's config has no eval section: it scores no clips
+                      "batch_size": request.batch_size
+                      or ctx.config.get("eval", {}).get("batch_size")},
         "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,
         "content_key": content_key(ctx.key_spec), "key_spec": ctx.key_spec,
         "command": request.command}
@@ -51,6 +53,26 @@ def _record(ctx) -> dict[str, Any]:
 def write_running(ctx) -> None:
     atomic_write_json(ctx.run.info_path, {**_record(ctx), "status": "running",
                                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+
+def write_stopped(ctx, err: BaseException) -> None:
+    """Marks a run that stopped with ``err`` after it was recorded as running: ``failed`` (with
+    the error) or, for Ctrl-C, ``interrupted``. A record that does not say running (a complete
+    run whose stored scores were being reused) is left alone; so is one that cannot be written
+    (a full disk): the error that stopped the run is the one to report."""
+    from benchmark.errors import VBenchError
+
+    info = ctx.run.info()
+    if info.get("status") != "running":
+        return
+    interrupted = isinstance(err, KeyboardInterrupt)
+    error = str(err) if isinstance(err, VBenchError) else f"{type(err).__name__}: {err}"
+    info.update(status="interrupted" if interrupted else "failed",
+                stopped=time.strftime("%Y-%m-%dT%H:%M:%S%z"), error=None if interrupted else error)
+    try:
+        atomic_write_json(ctx.run.info_path, info)
+    except (OSError, VBenchError) as exc:
+        log.warning("could not mark %s %s: %s", ctx.run.info_path, info["status"], exc)
 
 
 def find_reusable(ctx) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """Everything `vbench run` can check before it writes anything (`prepare`).
 
-Protocol and options, method and config (closed schema, ``--cfg-options``), device, weights
+Protocol and options, the method's kind (a protocol runs detectors or defences, not both), method
+and config (closed schema, ``--cfg-options``), device and ``--precision`` on it, weights
 (files exist, are readable and not empty; a stored model fits the method and config), ``--out``,
 the data and the protocol's plan. Only when all of them pass does the run directory appear.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from benchmark.errors import DataError
+from benchmark.errors import DataError, IncompatibleMethodError
 
 log = logging.getLogger("vbench.run")
 _SHOW = 5
@@ -21,6 +22,7 @@ def prepare(request, dry: bool = False):
         dry: a dry run: ``--out`` is not created.
     """
     from benchmark.data.prepare import prepare_datasets
+    from benchmark.detector import check_precision
     from benchmark.distributed import init_from_env, is_main, main_first
     from benchmark.registry import registry
     from benchmark.runner import RunContext, check_out_dir, resolve_device
@@ -29,6 +31,7 @@ def prepare(request, dry: bool = False):
     from protocols import get_protocol
 
     protocol = get_protocol(request.protocol)
+    check_method_kind(protocol, request.method)
     if request.data is None:  # no --data: the protocol's default (e.g. two datasets)
         request.data = protocol.default_data
     options = protocol.parse_options(request.options)
@@ -37,6 +40,7 @@ def prepare(request, dry: bool = False):
     if weights is not None and weights.stored is not None:
         check_compatible(weights.stored, request.method, request.config)
     device = init_from_env(resolve_device(request.device))
+    check_precision(request.precision, device)
     out = check_out_dir(request.out) if is_main() else request.out
     with main_first():  # rank 0 builds the embedded corpus once; the others then read it
         data = prepare_datasets(request.data, seed=request.seed, options=data_options(request))
@@ -63,6 +67,23 @@ def prepare(request, dry: bool = False):
 
         ctx.units.append(real_floor_unit(trains=weights is None))
     return ctx
+
+
+def check_method_kind(protocol, method: str) -> None:
+    """The method's registry.yaml ``kind`` must be one the protocol runs (its ``METHOD_KINDS``):
+    a defence has no clip scores for a detector protocol, a detector nothing to protect."""
+    from benchmark.registry import registry
+    from protocols import PROTOCOLS, get_protocol
+
+    kind = registry().get(method).kind
+    if kind in protocol.method_kinds:
+        return
+    able = [name for name in PROTOCOLS if kind in get_protocol(name).method_kinds]
+    raise IncompatibleMethodError(
+        f"method '{method}' is a {kind} (registry.yaml: kind: {kind}), but protocol "
+        f"{protocol.name} runs {'/'.join(protocol.method_kinds)} methods only; protocols that "
+        f"run a {kind}: "
+        f"{', '.join(able) or '(none)'}")
 
 
 def data_options(request):

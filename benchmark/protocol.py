@@ -5,8 +5,9 @@ A protocol is a module under ``protocols/`` registered in ``protocols.PROTOCOLS`
 - ``NAME``, ``VERSION`` (bump when its scores or metrics change; part of every run key),
   ``DESCRIPTION``, ``OPTIONS`` (a tuple of `Option`), ``PRIMARY_METRIC`` (a `Metric` read from
   ``metrics.json["summary"]``; the leaderboard sorts by it) and optionally ``LEADERBOARD`` (more
-  summary `Metric` columns) and ``DEFAULT_DATA`` (the ``--data`` of a run that names none;
-  ``vbench-mini`` when not declared);
+  summary `Metric` columns), ``DEFAULT_DATA`` (the ``--data`` of a run that names none;
+  ``vbench-mini`` when not declared) and ``METHOD_KINDS`` (the registry.yaml method kinds it
+  runs; ``("detector",)`` when not declared);
 
 and provides
 
@@ -33,6 +34,7 @@ from typing import Any, Callable, Mapping
 from benchmark.errors import DataError, RegistryError, UnknownKeyError
 
 DEFAULT_DATA = "vbench-mini"
+METHOD_KINDS = ("detector",)  # a protocol scores clips with detectors unless it says otherwise
 REQUIRED = ("NAME", "VERSION", "DESCRIPTION", "OPTIONS", "PRIMARY_METRIC", "plan", "score",
             "metrics", "views", "tables")
 
@@ -150,6 +152,7 @@ class Protocol:
         self.leaderboard: tuple[Metric, ...] = (self.primary, *getattr(module, "LEADERBOARD", ()))
         self.folder = Path(module.__file__).resolve().parent
         self.default_data: str = getattr(module, "DEFAULT_DATA", DEFAULT_DATA)
+        self.method_kinds: tuple[str, ...] = tuple(getattr(module, "METHOD_KINDS", METHOD_KINDS))
 
     def parse_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Every declared option's value: given ones parsed and checked, the rest defaults."""

@@ -2,7 +2,8 @@
 
 `prepare` resolves the protocol, options, method, config, device, weights and data and asks the
 protocol for its plan — all before anything is written, so a bad input never leaves a run marked
-"running". `execute` then locks the run directory and, unit by unit, reuses a finished unit's
+"running"; an error after that (a video set the protocol cannot train on, a full disk) marks it
+"failed" with the error, an interrupt "interrupted". `execute` then locks the run directory and, unit by unit, reuses a finished unit's
 stored scores or has the protocol score it, saving each unit's scores (and trained model) as soon
 as it is done. Metrics, tables and the report come from the score table alone; ``run.json`` says
 ``complete`` last.
@@ -274,11 +275,15 @@ def execute(request: RunRequest) -> Path | None:
         request.progress = False
         run_units(ctx)
         return None
-    with ctx.run.locked(request.command), ctx.run.logging_to_file():
-        scores, reused = run_units(ctx)
-        from benchmark.finish import finish
+    from benchmark.finish import finish, write_stopped
 
-        return finish(ctx, scores, reused, start)
+    with ctx.run.locked(request.command), ctx.run.logging_to_file():
+        try:
+            scores, reused = run_units(ctx)
+            return finish(ctx, scores, reused, start)
+        except BaseException as err:  # run.json must not go on saying "running"
+            write_stopped(ctx, err)
+            raise
 
 
 def run_units(ctx: RunContext):

@@ -72,8 +72,8 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     # start points (e.g. CLIP for StA, ImageNet I3D for MMVGM), seeded above.
     _init_weights_quietly(detector.model)
     optim = _optim_wrapper(detector.model, cfg)
-    epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e)), cfg, seed, e)
-              for e in range(cfg["epochs"])]
+    epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e), seed, e),
+                            cfg, seed, e) for e in range(cfg["epochs"])]
     scheduler = _scheduler(optim, cfg, total_iters=max(sum(len(loader) for loader in epochs), 1))
     best = _fit(detector, epochs, optim, scheduler, val_df, cfg, seed, progress, desc, task)
     best.best_val_auc = best.best_val if task == "binary" else None
@@ -138,11 +138,20 @@ def _epoch_rows(train_df, cfg, seed: int):
     return pd.concat(parts)
 
 
-def _rank_rows(rows):
-    """This rank's equal share of an epoch's rows under torchrun (all of them otherwise)."""
-    from benchmark.distributed import shard
+def _rank_rows(rows, seed: int, epoch: int):
+    """This rank's equal share of an epoch's rows under torchrun (all of them otherwise).
 
-    return rows.iloc[shard(len(rows), equal=True)]
+    The equal cut leaves ``n mod world_size`` rows out of each epoch. Cut from the list as it
+    comes, those would be its last rows every epoch; cut from `epoch_permutation` (the same order
+    on every rank, a new one each epoch) they change from epoch to epoch. One process keeps its
+    rows as they are: its loader shuffles them, and its training must not change.
+    """
+    from benchmark.distributed import epoch_permutation, shard, world
+
+    if world()[1] == 1:
+        return rows
+    order = epoch_permutation(len(rows), seed, epoch)  # [n], identical on every rank
+    return rows.iloc[order[shard(len(rows), equal=True)]]
 
 
 def _train_model(model):

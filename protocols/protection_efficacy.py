@@ -49,6 +49,7 @@ PRIMARY_METRIC = Metric("efficacy", "efficacy (protect: video 1-SSIM; lvdm: F1)"
 LEADERBOARD = (Metric("psnr", "PSNR of protected images"),
                Metric("compute_saved", "compute saved (lvdm)"))
 TASKS = {"protection", "unsafe_generation"}
+METHOD_KINDS = ("defence",)  # generation-time defences, never clip detectors (checked in preflight)
 
 
 def _task(ctx) -> str:

@@ -22,6 +22,37 @@ def test_single_process_is_the_identity():
     assert distributed.init_from_env("cpu") == "cpu"  # no torchrun environment: no process group
 
 
+def _shards(monkeypatch, rows, epoch: int, world_size: int = 2) -> list[list[str]]:
+    """Each simulated rank's training videos of one epoch (what `_rank_rows` gives that rank)."""
+    from benchmark.training import _rank_rows
+
+    shards = []
+    for rank in range(world_size):
+        monkeypatch.setattr(distributed, "world", lambda rank=rank: (rank, world_size))
+        shards.append(list(_rank_rows(rows, 0, epoch)["video_id"]))
+    return shards
+
+
+def test_training_shards_cover_every_video_over_epochs(monkeypatch):
+    """Two ranks, 7 videos: 3 each per epoch (equal steps), one video out, a different one as the
+    epochs go; the ranks cut one shared order, so no video is in both shards of an epoch."""
+    rows = pd.DataFrame({"video_id": [f"v{i}" for i in range(7)], "label": [0, 1] * 3 + [1]})
+    epochs = [_shards(monkeypatch, rows, epoch) for epoch in range(4)]
+    seen, left_out = set(), []
+    for first, second in epochs:
+        assert len(first) == len(second) == 3
+        assert not set(first) & set(second)  # the ranks agree on the order
+        seen |= set(first) | set(second)
+        left_out.append(set(rows["video_id"]) - set(first) - set(second))
+    assert seen == set(rows["video_id"])
+    assert len({frozenset(out) for out in left_out}) > 1  # not the same video every epoch
+    assert epochs == [_shards(monkeypatch, rows, epoch) for epoch in range(4)]  # seeded
+    monkeypatch.setattr(distributed, "world", lambda: (0, 1))
+    from benchmark.training import _rank_rows
+
+    assert _rank_rows(rows, 0, 3) is rows  # one process: its rows untouched, as before
+
+
 def _torchrun(args: list[str], nproc: int, cwd) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",

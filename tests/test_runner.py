@@ -152,6 +152,7 @@ def test_full_disk_fails_cleanly_and_never_marks_complete(tmp_path, fake_model, 
     err = capsys.readouterr().err
     assert code == 2 and "No space left on device (errno 28)" in err and "cannot write" in err
     run_dir = next((tmp_path / "runs").glob("cross_generator/sta-mini/*"))
+    # the disk is still full, so run.json cannot be marked failed either; the ENOSPC is reported
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
     assert not list(run_dir.rglob("*.tmp"))  # the failed write left no temporary file
     monkeypatch.setattr(benchmark.io.os, "fsync", real_fsync)
@@ -222,6 +223,36 @@ def test_non_finite_scores_are_an_error_naming_videos(tmp_path, fake_model, monk
     err = capsys.readouterr().err
     assert code == 2 and "non-finite scores for 1 video(s), e.g. 'real/2'" in err
     assert not list((tmp_path / "runs").rglob("parts/*.parquet"))
+    info = json.loads(next((tmp_path / "runs").rglob("run.json")).read_text())
+    assert info["status"] == "failed" and "non-finite scores" in info["error"]  # not "running"
+
+
+@pytest.mark.parametrize("raised, status, code", [
+    (KeyboardInterrupt(), "interrupted", 130), (RuntimeError("a bug"), "failed", None)])
+def test_a_run_stopped_after_it_started_says_so_and_resumes(tmp_path, fake_model, monkeypatch,
+                                                            raised, status, code):
+    original, data = RunContext.predict, _manifest(tmp_path, ["g1", "g2"])
+    argv = ["run", "--protocol", "cross_generator", "--method", "sta", "--data", str(data),
+            "--out", str(tmp_path / "runs"), "--no-progress", "--workers", "0"]
+
+    def second_unit_stops(self, *a, **k):
+        if self.unit.name == "g2":
+            raise raised
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(RunContext, "predict", second_unit_stops)
+    if code is None:  # not a user error: the traceback stays
+        with pytest.raises(RuntimeError, match="a bug"):
+            main(argv)
+    else:
+        assert main(argv) == code
+    run_json = next((tmp_path / "runs").rglob("run.json"))
+    info = json.loads(run_json.read_text())
+    assert info["status"] == status and info["stopped"]
+    assert info["error"] == (None if code else "RuntimeError: a bug")
+    monkeypatch.setattr(RunContext, "predict", original)
+    assert main(argv) == 0 and json.loads(run_json.read_text())["status"] == "complete"
+    assert fake_model["predict"].count("g1") == 1  # the unit saved before the stop was reused
 
 
 def test_resume_after_sigkill_reuses_finished_units(tiny_manifest, tmp_path):

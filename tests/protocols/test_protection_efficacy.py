@@ -103,6 +103,26 @@ def test_the_protocol_refuses_detectors():
         get_protocol("protection_efficacy").plan(Ctx())
 
 
+def test_a_defence_run_is_recorded_as_running(tmp_path):
+    """run.json's record before any work: a defence config has no eval batch size to record
+    (this raised KeyError 'eval' once --batch-size was recorded)."""
+    import json
+
+    from benchmark.finish import write_running
+    from benchmark.preflight import prepare
+    from benchmark.runner import RunRequest
+    from tests.run_helpers import placeholder_manifest
+
+    data = placeholder_manifest(tmp_path, ["g1"])  # lvdm's plan does not read the data
+    ctx = prepare(RunRequest(protocol="protection_efficacy", method="lvdm", data=str(data),
+                             out=str(tmp_path / "runs"), progress=False))
+    ctx.run.dir.mkdir(parents=True)
+    write_running(ctx)
+    info = json.loads(ctx.run.info_path.read_text())
+    assert info["status"] == "running" and info["method"] == "lvdm"
+    assert info["inference"]["batch_size"] is None and info["units"][0]["name"] == "lvdm"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["mmvgm_protect", "lvdm"])
 def test_vbench_run_end_to_end(method, tmp_path):
