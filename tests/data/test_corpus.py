@@ -52,6 +52,31 @@ def test_manifest_schema_and_labels(tiny_manifest: Path, manifest: pd.DataFrame)
     assert tiny_manifest.parent.name.startswith(f"vbench-mini-{corpus.VERSION}-seed0")
 
 
+def test_strengths_sit_beside_the_manifest_not_in_it(tiny_manifest: Path,
+                                                    manifest: pd.DataFrame) -> None:
+    strengths = pd.read_csv(tiny_manifest.parent / corpus.STRENGTHS)
+    assert tuple(strengths.columns) == corpus.STRENGTH_COLUMNS
+    fakes = manifest[manifest.generator != "real"]
+    assert sorted(strengths.video_id) == sorted(fakes.video_id)  # one row per generated video
+    assert strengths.set_index("video_id").generator.to_dict() == fakes.set_index("video_id").generator.to_dict()
+    assert strengths.strength.between(0, 1).all() and strengths.strength.nunique() > 1
+    assert "strength" not in manifest.columns
+
+
+def test_a_family_is_cruder_at_higher_strength() -> None:
+    """At s = 1 every family moves the clean render further than at s = 0 (same draws)."""
+    import numpy as np
+
+    from benchmark.data.corpus_generators import GENERATOR_FUNCTIONS
+    from benchmark.data.corpus_render import render_shot, sample_shot
+
+    clean = render_shot(sample_shot(np.random.default_rng(3), 8, 48), 8, 48)
+    for name, family in GENERATOR_FUNCTIONS.items():
+        change = [float(np.abs(family(clean, np.random.default_rng(7), s) - clean).mean())
+                  for s in (0.0, 1.0)]
+        assert change[1] > change[0], (name, change)
+
+
 def test_manifest_passes_the_manifest_contract(tiny_manifest: Path) -> None:
     from benchmark.data.manifest import check_no_leakage, load_manifest
 
