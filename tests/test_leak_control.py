@@ -31,15 +31,20 @@ def one_generator(tmp_path_factory):
     return out
 
 
-def test_permutation_keeps_class_counts_and_breaks_the_link():
+def test_permuted_labels_keep_counts_and_are_independent_of_the_truth():
     import pandas as pd
 
-    rows = pd.DataFrame({"video_id": [f"v{i}" for i in range(200)], "label": [0] * 120 + [1] * 80})
-    shuffled = permute_labels(rows, seed=0)
-    assert shuffled["label"].sum() == 80 and list(shuffled["video_id"]) == list(rows["video_id"])
-    assert 0.3 < (shuffled["label"] == rows["label"]).mean() < 0.7  # chance agreement is 0.52
-    assert shuffled["label"].tolist() == permute_labels(rows, seed=0)["label"].tolist()
-    assert rows["label"].tolist() == [0] * 120 + [1] * 80  # the input is left alone
+    rows = pd.DataFrame({"video_id": [f"v{i}" for i in range(120)], "label": [1] * 40 + [0] * 80})
+    new = permute_labels(rows, seed=0)
+    assert new["label"].sum() == 40 and list(new["video_id"]) == list(rows["video_id"])
+    # each true class gets its share of the 1s (40/120 of 40 fakes ~ 13, of 80 reals ~ 27)
+    assert new.loc[rows["label"] == 1, "label"].sum() == 13
+    assert new.loc[rows["label"] == 0, "label"].sum() == 27
+    assert new["label"].tolist() == permute_labels(rows, seed=0)["label"].tolist()
+    assert new["label"].tolist() != permute_labels(rows, seed=1)["label"].tolist()
+    assert rows["label"].tolist() == [1] * 40 + [0] * 80  # the input is left alone
+    balanced = permute_labels(rows.iloc[:80].assign(label=[1] * 40 + [0] * 40), seed=3)
+    assert balanced.loc[:39, "label"].sum() == 20 and balanced.loc[40:, "label"].sum() == 20
 
 
 @pytest.mark.slow
