@@ -38,8 +38,17 @@ ALPHA = 0.05
 
 
 def baseline_path(root: Path, run: RunData) -> Path:
+    """``<root>/<protocol>/<method>-<config>.json`` for a run that trained its models, and
+    ``...-<config>.reference.json`` for an evaluation of fixed weights: the two check different
+    things (does training still learn; does the same model still give the same scores) and never
+    share a file."""
     i = run.info
-    return Path(root) / i["protocol"] / f"{i['method']}-{i['config']}.json"
+    kind = ".reference" if _evaluates_fixed_weights(run) else ""
+    return Path(root) / i["protocol"] / f"{i['method']}-{i['config']}{kind}.json"
+
+
+def _evaluates_fixed_weights(run: RunData) -> bool:
+    return bool(run.info.get("weights"))
 
 
 def _checked_metrics(run: RunData) -> dict[str, dict[str, Any]]:
@@ -65,7 +74,7 @@ def _checked_metrics(run: RunData) -> dict[str, dict[str, Any]]:
 
 def _video_scores(run: RunData) -> dict[str, float] | None:
     """Per-video test scores of an evaluation-only run (fixed weights); None for trained runs."""
-    if not run.info.get("weights"):
+    if not _evaluates_fixed_weights(run):
         return None
     test = run.scores[(run.scores["split"] == "test") & (run.scores["status"] == "ok")]
     return {f"{u}::{v}": round(float(s), 7) for u, v, s in zip(test["unit"], test["video_id"],
@@ -78,6 +87,8 @@ def make_baseline(runs: list[RunData]) -> dict[str, Any]:
     keys = ("protocol", "method", "config", "manifest_hash")
     for run in runs[1:]:
         differ = [k for k in keys if run.info.get(k) != first.info.get(k)]
+        if _evaluates_fixed_weights(run) != _evaluates_fixed_weights(first):
+            differ.append("weights (one trained its models, the other evaluated fixed weights)")
         if differ:
             raise DataError(f"--write-baseline: {run.label} differs from {first.label} in "
                             f"{', '.join(differ)}; a baseline holds repeated runs of one setting")

@@ -82,3 +82,22 @@ def test_fixed_weights_score_drift_is_caught(tmp_path: Path) -> None:
     scores["score"] = (scores["score"] * 0.9).clip(0, 1)  # e.g. inputs no longer normalised
     scores.to_parquet(run_dir / "scores.parquet")
     assert "score_drift" in check(report.load_run(run_dir), data, "b")["regressions"]
+
+
+def test_a_trained_run_and_a_fixed_weights_run_never_share_a_baseline(tmp_path: Path) -> None:
+    """The gate trains StA and also evaluates its stored reference model: one method, one config,
+    two different checks. Written together they go to two files; made into one, refused."""
+    trained = make_run(tmp_path, "a", "m", 2.0, 1)
+    fixed = make_run(tmp_path, "b", "m", 2.0, 1)
+    info = json.loads((fixed / "run.json").read_text())
+    (fixed / "run.json").write_text(json.dumps({**info, "weights": {"sha256": "abc", "kind": "stored"}}))
+    base = tmp_path / "baselines"
+    assert main(["regress", str(trained), str(fixed), "--baseline", str(base), "--write-baseline"]) == 0
+    plain = json.loads((base / "cross_generator" / "m-mini.json").read_text())
+    reference = json.loads((base / "cross_generator" / "m-mini.reference.json").read_text())
+    assert plain["made_by"]["run_ids"] == ["a"] and plain["video_scores"] is None
+    assert reference["made_by"]["run_ids"] == ["b"] and reference["video_scores"]
+    with pytest.raises(DataError, match="evaluated fixed weights"):
+        make_baseline([report.load_run(trained), report.load_run(fixed)])
+    assert main(["regress", str(trained), str(fixed), "--baseline", str(base),
+                 "--out", str(tmp_path / "v")]) == 0
