@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=${DEVICE:-cpu}
 METHODS=${METHODS:-sta mmvgm_i3d mmvgm_mae mmvgm_xclip aigvdet genconvit}
-TRAIN=${TRAIN:-sta}
+TRAIN=${TRAIN-sta}  # an empty TRAIN (set, empty) trains nothing: evaluation of the reference models only
 OUT=${OUT:-vbench_regress_runs}
 BASE=baselines/$DEVICE
 VBENCH=${VBENCH:-.venv/bin/vbench}
