@@ -95,3 +95,11 @@ def test_real_floor_unit_trains_on_real_halves_and_is_kept_out_of_the_protocol(t
     for source, halves in control.groupby("source_id")["pseudo_label"]:
         assert halves.nunique() == 1, source  # a source never spans the two halves
     assert "Real-vs-real floor" in (run_dir / "report.html").read_text()
+
+
+def test_the_embedded_corpus_has_a_canonical_recipe_of_its_own_shape():
+    from benchmark.data import corpus
+    from benchmark.data.canonical import parse_recipe
+
+    recipe = parse_recipe(f"h264-crf23-{corpus.SIZE}p{corpus.FPS}")
+    assert (recipe.width, recipe.height, recipe.fps) == (corpus.SIZE, corpus.SIZE, corpus.FPS)

@@ -55,7 +55,8 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "h264-crf23-224p25": Recipe(),
-    "h264-crf23-112p8": Recipe(width=112, height=112, fps=8.0),  # the embedded corpus's shape
+    "h264-crf23-64p8": Recipe(width=64, height=64, fps=8.0),  # the embedded corpus's shape (v2)
+    "h264-crf23-112p8": Recipe(width=112, height=112, fps=8.0),  # vbench-mini v1's shape
 }
 
 
