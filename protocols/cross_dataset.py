@@ -114,7 +114,10 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
 
 
 def metrics(scores: pd.DataFrame, options: dict) -> dict:
-    """Rows per (train set, test dataset), the AUC matrix, drops, per-generator AUCs, summary."""
+    """Rows per (train set, test dataset) with 95 % intervals, the AUC matrix, drops,
+    per-generator AUCs, summary."""
+    from benchmark.intervals import SETTINGS, binary_intervals
+
     rows, generator_rows = [], []
     for unit, part in scores.groupby("unit", sort=False):
         threshold, note = val_threshold(part[part["split"] == "val"])
@@ -124,13 +127,15 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
             ok = subset[subset["status"] == "ok"]
             row = binary_summary(ok["label"].to_numpy(), ok["score"].to_numpy(), threshold)
             row["note"] = "; ".join(n for n in (row.get("note"), note) if n) or ""
+            groups = ok["source_id"].to_numpy() if "source_id" in ok else None  # None: per video
+            row["ci"] = binary_intervals(ok["label"].to_numpy(), ok["score"].to_numpy(), groups, row)
             rows.append({"train_set": unit, "test_set": dataset, "in_domain": dataset in trained,
                          "n_failed": int((subset["status"] != "ok").sum()), **row})
             generator_rows += _generator_rows(unit, dataset, ok)
     frame = pd.DataFrame(rows)
     drops = _drops(frame)
     return {"rows": rows, "auc_matrix": metric_matrix(frame), "drops": drops,
-            "generator_rows": generator_rows, "summary": _summary(frame, drops)}
+            "generator_rows": generator_rows, "summary": _summary(frame, drops), "intervals": SETTINGS}
 
 
 def _generator_rows(unit: str, dataset: str, ok: pd.DataFrame) -> list[dict]:
@@ -212,7 +217,8 @@ def views(run) -> dict:
     notes = {(r["train_set"], r["test_set"]): r.get("note") or "" for r in results["rows"]}
     pairs = run.scores.assign(pair=run.scores["unit"].astype(str) + " → "
                               + run.scores["dataset"].astype(str))
-    return {"heatmap": heatmap(matrix, seen, notes, "train", "test"),
+    bands = {(r["train_set"], r["test_set"]): (r.get("ci") or {}).get("auc") for r in results["rows"]}
+    return {"heatmap": heatmap(matrix, seen, notes, "train", "test", intervals=bands),
             "drops": metric_table(results.get("drops", []), [k for k, _ in DROP_COLUMNS]),
             "metrics": metric_table(results["rows"], [k for k, _ in TABLE_COLUMNS]),
             "generators": metric_table(results.get("generator_rows", []),

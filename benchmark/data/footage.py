@@ -47,8 +47,8 @@ GENERATORS: dict[str, str] = {
 class FootageSpec:
     """Sizes and encoder settings of a build; the defaults are the published corpus."""
 
-    n_real: int = 60
-    n_fake_per_generator: int = 20
+    n_real: int = 160
+    n_fake_per_generator: int = 64
     frames: int = 16
     width: int = 144
     height: int = 96
