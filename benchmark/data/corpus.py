@@ -48,6 +48,14 @@ CORPUS_GENERATORS: dict[str, str] = {
 }
 
 
+def check_fields(spec: object, checks: list[tuple[str, bool, str]]) -> None:
+    """Raises DataError naming the first ``(field, ok, expected)`` check of ``spec`` that fails."""
+    for field, ok, expected in checks:
+        if not ok:
+            got = getattr(spec, field)
+            raise DataError(f"{type(spec).__name__}.{field}: expected {expected}, got {got!r}")
+
+
 @dataclass(frozen=True)
 class CorpusSpec:
     """Sizes and encoder settings of a build; the defaults are the published corpus.
@@ -80,10 +88,7 @@ class CorpusSpec:
             ("fps", self.fps >= 1, "an int >= 1"),
             ("crf", 0 <= self.crf <= 51, "an int in [0, 51]"),
         ]
-        for field, ok, expected in checks:
-            if not ok:
-                got = getattr(self, field)
-                raise DataError(f"CorpusSpec.{field}: expected {expected}, got {got!r}")
+        check_fields(self, checks)
 
     def digest(self, seed: int) -> str:
         """sha256 of everything that determines the bytes of a build."""

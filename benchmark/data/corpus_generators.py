@@ -97,9 +97,20 @@ def real_camera(clean: np.ndarray, rng: np.random.Generator, s: float = 0.0) -> 
     return add_sensor_noise(clean, rng)
 
 
-def _noise(level: float) -> tuple[float, float]:
+def noise_range(level: float) -> tuple[float, float]:
     """A noise-level range around ``level`` for :func:`add_sensor_noise`."""
     return level * 0.7, level * 1.4
+
+
+def down_up(frames: np.ndarray, factor: float, interpolation: int) -> np.ndarray:
+    """Frames ``[T, H, W, 3]`` as a model working at 1/``factor`` of their size renders them: each
+    area-shrunk (at least 2 pixels a side) and resized back with the given OpenCV interpolation."""
+    import cv2
+
+    height, width = frames.shape[1:3]
+    small = (max(2, round(width / factor)), max(2, round(height / factor)))
+    return np.stack([cv2.resize(cv2.resize(frame, small, interpolation=cv2.INTER_AREA),
+                                (width, height), interpolation=interpolation) for frame in frames])
 
 
 def latent_ae(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
@@ -108,15 +119,10 @@ def latent_ae(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarr
     import cv2
 
     p = params("latent_ae", s, rng)
-    height, width = clean.shape[1:3]
-    latent = (max(2, round(width / p["factor"])), max(2, round(height / p["factor"])))
-    out = np.empty_like(clean)
-    for t, frame in enumerate(clean):
-        small = cv2.resize(frame, latent, interpolation=cv2.INTER_AREA)
-        low = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
-        out[t] = low + p["keep"] * (frame - low)
+    low = down_up(clean, p["factor"], cv2.INTER_CUBIC)
+    out = low + p["keep"] * (clean - low)
     out = _imprint(out, "latent_ae", p["grid"]) + p["cast"] * _bias_direction("latent_ae")
-    return add_sensor_noise(out, rng, level=_noise(p["noise"]))
+    return add_sensor_noise(out, rng, level=noise_range(p["noise"]))
 
 
 def deconv_checkerboard(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
@@ -146,7 +152,7 @@ def deconv_checkerboard(clean: np.ndarray, rng: np.random.Generator, s: float) -
             channel = cv2.sepFilter2D(sparse[..., c], -1, kernel, kernel,
                                       borderType=cv2.BORDER_REFLECT_101)
             out[t, : sparse.shape[0], : sparse.shape[1], c] = channel
-    return add_sensor_noise(out, rng, level=_noise(p["noise"]))
+    return add_sensor_noise(out, rng, level=noise_range(p["noise"]))
 
 
 def frame_interp(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
@@ -167,7 +173,7 @@ def frame_interp(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.nd
             between[t] = 1.0
     out = _imprint(out, "frame_interp", p["grid"] * between)
     # Blending averages the keyframes' noise away; interpolators add some of their own back.
-    return add_sensor_noise(out, rng, level=_noise(p["noise"]))
+    return add_sensor_noise(out, rng, level=noise_range(p["noise"]))
 
 
 def flicker(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:
@@ -199,7 +205,7 @@ def oversmooth(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndar
     out = np.stack([cv2.bilateralFilter(frame, -1, p["sigma_color"], p["sigma_space"])
                     for frame in noisy])
     out = _imprint(out, "oversmooth", p["grid"])
-    return add_sensor_noise(out, rng, level=_noise(p["grain"]))
+    return add_sensor_noise(out, rng, level=noise_range(p["grain"]))
 
 
 def temporal_warp(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.data.corpus_generators import down_up, noise_range
+from benchmark.data.corpus_generators import params as shared_params
 from benchmark.data.corpus_render import add_sensor_noise
 
 # family -> parameter -> (value at strength 0 = subtle, value at strength 1 = crude)
@@ -24,8 +26,6 @@ STRENGTHS: dict[str, dict[str, tuple[float, float]]] = {
 
 def params(family: str, s: float, rng: np.random.Generator) -> dict[str, float]:
     """Every parameter of ``family`` at strength ``s`` (vbench-mini's rule, these ranges)."""
-    from benchmark.data.corpus_generators import params as shared_params
-
     return shared_params(family, s, rng, STRENGTHS)
 
 
@@ -36,15 +36,12 @@ def sr_upscale(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndar
     import cv2
 
     p = params("sr_upscale", s, rng)
-    height, width = clean.shape[1:3]
-    small = (max(2, round(width / p["factor"])), max(2, round(height / p["factor"])))
+    up = down_up(clean, p["factor"], cv2.INTER_LANCZOS4)
     out = np.empty_like(clean)
-    for t, frame in enumerate(clean):
-        base = cv2.resize(frame, small, interpolation=cv2.INTER_AREA)
-        up = cv2.resize(base, (width, height), interpolation=cv2.INTER_LANCZOS4)
-        blur = cv2.GaussianBlur(up, (0, 0), p["radius"])
-        out[t] = up + p["amount"] * (up - blur)
-    return add_sensor_noise(out, rng, level=(0.7 * p["noise"], 1.4 * p["noise"]))
+    for t, frame in enumerate(up):
+        blur = cv2.GaussianBlur(frame, (0, 0), p["radius"])
+        out[t] = frame + p["amount"] * (frame - blur)
+    return add_sensor_noise(out, rng, level=noise_range(p["noise"]))
 
 
 def texture_sticking(clean: np.ndarray, rng: np.random.Generator, s: float) -> np.ndarray:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.data.corpus import MANIFEST, MANIFEST_COLUMNS, REAL, VideoJob
+from benchmark.data.corpus import MANIFEST, MANIFEST_COLUMNS, REAL, VideoJob, check_fields
 from benchmark.data.corpus_store import build_once, code_digest, default_cache_dir, run_jobs
 from benchmark.errors import DataError
 
@@ -67,9 +67,7 @@ class FootageSpec:
                   ("width", self.height <= self.width <= 2 * self.height and self.width % 2 == 0,
                    "an even int between height and 2 x height"),
                   ("fps", self.fps >= 1, "an int >= 1"), ("crf", 0 <= self.crf <= 51, "an int in [0, 51]")]
-        for name, ok, expected in checks:
-            if not ok:
-                raise DataError(f"FootageSpec.{name}: expected {expected}, got {getattr(self, name)!r}")
+        check_fields(self, checks)
 
     def digest(self, seed: int) -> str:
         """sha256 of everything that determines the bytes of a build (including the code)."""
