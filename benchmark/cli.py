@@ -6,6 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
+LS_KINDS = ("methods", "protocols", "datasets", "metrics", "perturbations", "plugins")
 EXAMPLES = """examples:
   vbench run --protocol cross_generator --method sta
       train StA's mini config on the embedded corpus (built on first use), one model per generator
@@ -22,12 +23,26 @@ EXAMPLES = """examples:
 """
 
 
+def _plugin_flags() -> argparse.ArgumentParser:
+    """``--include``, shared by every subcommand (a parent parser)."""
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--include", action="append", default=[], metavar="PATH",
+                       help="load plugins from PATH: a folder of plugin modules (*.py with "
+                            "register(plugin)) and registry files (*.yaml), or one such file "
+                            "(repeatable; $VBENCH_PATH adds more; docs/PLUGINS.md)")
+    return flags
+
+
 def _parser() -> argparse.ArgumentParser:
+    from benchmark import __version__
+
     parser = argparse.ArgumentParser(prog="vbench", description="Benchmark harness for "
                                      "AI-generated and deepfake video detectors.", epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"vbench {__version__}")
+    flags = [_plugin_flags()]
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a protocol with a method", epilog=EXAMPLES,
+    run = sub.add_parser("run", parents=flags, help="run a protocol with a method", epilog=EXAMPLES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--protocol", required=True, help="see `vbench ls protocols`")
     run.add_argument("--method", required=True, help="see `vbench ls methods`")
@@ -79,17 +94,18 @@ def _parser() -> argparse.ArgumentParser:
     from benchmark.data.inspect import add_data_arguments
 
     add_data_arguments(run, option_flag=None)  # --layout, --data-root, --real-dirs, --split
-    ls = sub.add_parser("ls", help="list methods, protocols or datasets")
-    ls.add_argument("what", choices=("methods", "protocols", "datasets"))
-    report = sub.add_parser("report", help="render one leaderboard over run directories")
+    ls = sub.add_parser("ls", parents=flags, help="list methods, protocols, datasets, metrics, perturbations or "
+                                   "plugins, each with where it came from")
+    ls.add_argument("what", choices=LS_KINDS)
+    report = sub.add_parser("report", parents=flags, help="render one leaderboard over run directories")
     report.add_argument("runs", nargs="+", help="run directories (holding run.json)")
     report.add_argument("--out", default="vbench_report", help="output directory")
-    compare = sub.add_parser("compare", help="paired comparison of runs on the videos they share")
+    compare = sub.add_parser("compare", parents=flags, help="paired comparison of runs on the videos they share")
     compare.add_argument("runs", nargs="+", help="two or more run directories")
     compare.add_argument("--out", default="vbench_compare", help="output directory")
     compare.add_argument("--intersect", action="store_true",
                          help="compare runs over different data on the videos they share")
-    regress = sub.add_parser("regress", help="compare runs with stored baselines; exit 1 on a "
+    regress = sub.add_parser("regress", parents=flags, help="compare runs with stored baselines; exit 1 on a "
                                              "regression (the CI gate)")
     regress.add_argument("runs", nargs="+", help="run directories")
     regress.add_argument("--baseline", required=True,
@@ -98,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="create or update the baseline from the runs instead of checking")
     regress.add_argument("--out", default="vbench_regress", help="where verdict.json/.md go")
     from benchmark.data.inspect import add_data_parser  # `vbench data inspect`; sets args.handler
-    add_data_parser(sub)
+    add_data_parser(sub, parents=flags)
     return parser
 
 
@@ -113,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
     try:
+        if getattr(args, "include", None):
+            from benchmark.plugins import include
+
+            include(args.include)
         return (getattr(args, "handler", None) or {"run": _run, "ls": _ls, "report": _report,
                                                      "compare": _compare, "regress": _regress}[args.command])(args)
     except VBenchError as err:
@@ -216,31 +236,15 @@ def _key_values(items: list[str], flag: str, parse=None) -> dict:
 
 
 def _ls(args) -> int:
-    if args.what == "methods":
-        from benchmark.registry import registry
+    """Lists one kind of entry with its source; 2 when an entry of that kind cannot be used (a
+    name declared twice, a bad field) — after listing everything."""
+    from benchmark.listing import list_entries
 
-        for key, entry in registry().methods.items():
-            paper = entry.paper
-            print(f"{key:12s} {'/'.join(entry.tasks):18s} {', '.join(entry.configs):12s} "
-                  f"{paper.get('title', '')} (arXiv {paper.get('arxiv', '?')})")
-    elif args.what == "protocols":
-        from protocols import PROTOCOLS, get_protocol
-
-        for name in PROTOCOLS:
-            protocol = get_protocol(name)
-            print(f"{name} (version {protocol.version}): {protocol.description}")
-            print(f"  primary metric: {protocol.primary.label}")
-            for option in protocol.options.values():
-                print(f"  --option {option.describe()}")
-    else:
-        from benchmark.data.readers import DATASET_LAYOUTS
-        from benchmark.datasets import DATASETS
-
-        for name in DATASETS:
-            print(f"{name:18s} {DATASETS.description(name)}")
-        for name, text in DATASET_LAYOUTS.items():
-            print(f"{'layout:' + name:18s} {text}")
-    return 0
+    lines, problems = list_entries(args.what)
+    print("\n".join(lines))
+    for problem in problems:
+        print(f"vbench: error: {problem}", file=sys.stderr)
+    return 2 if problems else 0
 
 
 def _report(args) -> int:

@@ -28,7 +28,7 @@ def prepare(request, dry: bool = False):
     from benchmark.runner import RunContext, check_out_dir, resolve_device
     from benchmark.runs import Run, run_key
     from benchmark.weights import check_compatible, parse_weights
-    from protocols import get_protocol
+    from benchmark.protocol import get_protocol
 
     protocol = get_protocol(request.protocol)
     check_method_kind(protocol, request.method)
@@ -73,12 +73,12 @@ def check_method_kind(protocol, method: str) -> None:
     """The method's registry.yaml ``kind`` must be one the protocol runs (its ``METHOD_KINDS``):
     a defence has no clip scores for a detector protocol, a detector nothing to protect."""
     from benchmark.registry import registry
-    from protocols import PROTOCOLS, get_protocol
+    from benchmark.protocol import PROTOCOLS, get_protocol
 
     kind = registry().get(method).kind
     if kind in protocol.method_kinds:
         return
-    able = [name for name in PROTOCOLS if kind in get_protocol(name).method_kinds]
+    able = [name for name in PROTOCOLS.usable() if kind in get_protocol(name).method_kinds]
     raise IncompatibleMethodError(
         f"method '{method}' is a {kind} (registry.yaml: kind: {kind}), but protocol "
         f"{protocol.name} runs {'/'.join(protocol.method_kinds)} methods only; protocols that "
@@ -121,7 +121,9 @@ def key_spec_of(request, protocol, options, config, manifest, weights) -> dict:
         content["real_floor"] = True
     if request.precision != "fp32":  # autocast changes scores in their last digits
         content["precision"] = request.precision
-    return {**content, "code": code_version()}
+    from benchmark.plugins import outside_code
+
+    return {**content, "code": code_version(outside_code(request.method, protocol.name))}
 
 
 def content_key(key_spec: dict) -> str:

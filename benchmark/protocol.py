@@ -1,6 +1,7 @@
 """The protocol contract: what a protocol module declares and provides (docs/ARCHITECTURE.md).
 
-A protocol is a module under ``protocols/`` registered in ``protocols.PROTOCOLS``. It declares
+A protocol is a module declared by a plugin (``plugin.protocol(name, "module")``; the built-ins are
+``protocols/``) and found by `get_protocol`. It declares
 
 - ``NAME``, ``VERSION`` (bump when its scores or metrics change; part of every run key),
   ``DESCRIPTION``, ``OPTIONS`` (a tuple of `Option`), ``PRIMARY_METRIC`` (a `Metric` read from
@@ -27,11 +28,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from benchmark.errors import DataError, RegistryError, UnknownKeyError
+from benchmark.registry import PROTOCOLS
 
 DEFAULT_DATA = "vbench-mini"
 METHOD_KINDS = ("detector",)  # a protocol scores clips with detectors unless it says otherwise
@@ -187,3 +190,18 @@ class Protocol:
     def partial(self, kind: str) -> str:
         """The report partial's template name (``html`` or ``md``), beside the module."""
         return f"{self.name}.{kind}.j2"
+
+
+@lru_cache(maxsize=None)
+def _checked(module: Any) -> Protocol:
+    return Protocol(module)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The `Protocol` registered as ``name`` by any plugin (its module imported on first use)."""
+    return _checked(PROTOCOLS.get(name))
+
+
+def describe() -> dict[str, str]:
+    """Name → one-line description (imports each usable protocol module; they are light)."""
+    return {name: get_protocol(name).description for name in PROTOCOLS.usable()}

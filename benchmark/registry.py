@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
@@ -20,7 +19,6 @@ from benchmark.errors import RegistryError, UnknownKeyError
 
 T = TypeVar("T")
 
-ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_FIELDS = ("entry_point", "configs", "input", "tasks", "paper", "upstream", "weights",
                    "trained_on")
 # A method's `kind` (default `detector`): detectors score clips (benchmark.detector.Detector);
@@ -30,6 +28,7 @@ KIND_FIELDS = {"detector": REQUIRED_FIELDS,
                "defence": tuple(f for f in REQUIRED_FIELDS if f != "input")}
 KIND_TASKS = {"detector": ("binary", "multiclass"), "defence": ("protection", "unsafe_generation")}
 KNOWN_TASKS = KIND_TASKS["detector"]
+OPTIONAL_FIELDS = ("kind",)
 
 
 def _yaml():
@@ -93,53 +92,105 @@ class _Slot:
     description: str
     meta: dict[str, Any]
     resolved: bool
+    source: str = ""       # where the entry came from (a plugin), shown by `vbench ls`
+    problem: str = ""      # set: using the entry raises RegistryError with this text
 
 
 class Registry(Generic[T]):
-    """Names → objects, resolved lazily, with did-you-mean errors.
+    """Names → objects, resolved lazily, with did-you-mean errors and where each came from.
+
+    A registry that is an extension point is filled by `benchmark.plugins` on first use (``fill``,
+    called once before the first lookup). A name registered twice keeps both sources: using it
+    raises, naming them (never a silent override). An entry that could not be declared (a bad
+    field) is kept as a problem that raises when the entry is used, so the others keep working.
 
     Args:
         kind: what the names are ("protocol", "dataset", ...), used in messages.
+        fill: called once, before the first lookup, to register the entries.
 
     Example:
         >>> PROTOCOLS = Registry("protocol")
         >>> PROTOCOLS.register("cross_generator", "protocols.cross_generator:PROTOCOL")
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, fill: Callable[[], None] | None = None):
         self.kind = kind
         self._slots: dict[str, _Slot] = {}
+        self._fill = fill
+        self._filling = False
+        self.notes: list[str] = []  # plugins that failed to load: their names are unknown
 
-    def register(self, name: str, target: Any = None, description: str = "",
-                 **meta: Any) -> Callable[[T], T] | None:
+    def _ready(self) -> None:
+        if self._fill is not None and not self._filling:
+            fill, self._filling = self._fill, True
+            try:
+                fill()
+            finally:
+                self._fill, self._filling = None, False
+
+    def reset(self, fill: Callable[[], None] | None = None) -> None:
+        """Forgets every entry; ``fill`` fills it again on the next lookup."""
+        self._slots.clear()
+        self.notes.clear()
+        self._fill = fill
+
+    def register(self, name: str, target: Any = None, description: str = "", *,
+                 source: str = "", **meta: Any) -> Callable[[T], T] | None:
         """Adds ``name``; with no ``target`` returns a decorator that registers the decorated object.
 
         Raises:
-            RegistryError: the name is taken.
+            RegistryError: the name is taken and no ``source`` tells the two apart (a plugin's
+                duplicate is kept as a problem instead, raised when the name is used).
         """
         if target is None:
             def decorate(obj: T) -> T:
                 self.register(name, obj, description or (obj.__doc__ or "").strip().split("\n")[0],
-                              **meta)
+                              source=source, **meta)
                 return obj
             return decorate
         if name in self._slots:
-            raise RegistryError(f"{self.kind} '{name}' is registered twice")
+            first = self._slots[name]
+            if not (source and first.source):
+                raise RegistryError(f"{self.kind} '{name}' is registered twice")
+            first.problem = first.problem or (
+                f"{self.kind} '{name}' is defined twice: by {first.source} and by {source}; "
+                f"remove one (an entry is never silently overridden)")
+            return None
         lazy = isinstance(target, str)
-        self._slots[name] = _Slot(target, description, dict(meta), not lazy)
+        self._slots[name] = _Slot(target, description, dict(meta), not lazy, source)
         return None
 
+    def unregister(self, name: str) -> None:
+        """Removes ``name`` (tests; a plugin never removes another's entry)."""
+        self._slots.pop(name, None)
+
+    def add_problem(self, name: str, source: str, problem: str) -> None:
+        """Declares ``name`` as unusable: using it raises ``problem`` (naming ``source``)."""
+        if name in self._slots:
+            self.register(name, problem, source=source)  # a duplicate: both sources are named
+            return
+        self._slots[name] = _Slot(None, "(cannot be used: see vbench ls)", {}, True, source,
+                                  f"{self.kind} '{name}' from {source}: {problem}")
+
     def require(self, name: str) -> str:
-        """``name`` if registered; else `UnknownKeyError` with close matches."""
+        """``name`` if registered and usable; else `UnknownKeyError` with close matches (and the
+        plugins that failed to load), or `RegistryError` with the entry's problem."""
+        self._ready()
         if name not in self._slots:
-            raise UnknownKeyError(self.kind, str(name), self._slots)
+            err = UnknownKeyError(self.kind, str(name), self.usable())
+            if self.notes:
+                err.args = (err.args[0] + ". " + "; ".join(self.notes),)
+            raise err
+        if self._slots[name].problem:
+            raise RegistryError(self._slots[name].problem)
         return name
 
     def get(self, name: str) -> T:
         """The object registered as ``name`` (imported on first use)."""
         slot = self._slots[self.require(name)]
         if not slot.resolved:
-            slot.target = import_target(slot.target, f"{self.kind} '{name}'")
+            where = f"{self.kind} '{name}'" + (f" from {slot.source}" if slot.source else "")
+            slot.target = import_target(slot.target, where)
             slot.resolved = True
         return slot.target
 
@@ -149,17 +200,37 @@ class Registry(Generic[T]):
     def meta(self, name: str) -> dict[str, Any]:
         return dict(self._slots[self.require(name)].meta)
 
+    def source(self, name: str) -> str:
+        """Where ``name`` was declared (no check that it is usable)."""
+        self._ready()
+        if name not in self._slots:
+            self.require(name)
+        return self._slots[name].source
+
+    def problem(self, name: str) -> str:
+        """Why ``name`` cannot be used ("" when it can)."""
+        self._ready()
+        return self._slots[name].problem if name in self._slots else ""
+
+    def usable(self) -> list[str]:
+        """The names that can be used (declared once, without a problem)."""
+        self._ready()
+        return [n for n, s in self._slots.items() if not s.problem]
+
     def names(self) -> list[str]:
+        """Every declared name, usable or not (`problem` tells)."""
+        self._ready()
         return list(self._slots)
 
     def __contains__(self, name: object) -> bool:
+        self._ready()
         return name in self._slots
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._slots)
+        return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._slots)
+        return len(self.names())
 
 
 def lazy_exports(package: str, names: dict[str, str]):
@@ -182,7 +253,13 @@ def lazy_exports(package: str, names: dict[str, str]):
 
 @dataclass(frozen=True)
 class MethodEntry:
-    """One method of registry.yaml."""
+    """One method of a registry file (the built-ins' ``detectors/registry.yaml`` or a plugin's).
+
+    Attributes:
+        origin: the registry file it was read from.
+        base: the folder its config paths resolve against (the registry file's folder).
+        source: the plugin that declared it (``vbench ls`` shows it).
+    """
 
     key: str
     entry_point: str
@@ -194,12 +271,20 @@ class MethodEntry:
     weights: dict[str, Any]
     trained_on: str
     origin: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
     kind: str = "detector"
+    base: str = ""
+    source: str = ""
 
     def load_class(self) -> type:
         """Imports the entry point (``module:Class``)."""
         return import_target(self.entry_point, f"{self.origin}: method '{self.key}': entry point")
+
+    def config_path(self, name: str) -> Path:
+        """The file of config ``name``, resolved against the registry file's folder."""
+        if name not in self.configs:
+            raise UnknownKeyError(f"config of method '{self.key}'", name, self.configs)
+        path = Path(self.configs[name])
+        return path if path.is_absolute() else Path(self.base or ".") / path
 
     def config(self, name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """The named config, validated against the method's schema, as a plain dict.
@@ -210,43 +295,68 @@ class MethodEntry:
         """
         from benchmark.config import load_method_config
 
-        if name not in self.configs:
-            raise UnknownKeyError(f"config of method '{self.key}'", name, self.configs)
+        path = self.config_path(name)
         if self.kind == "defence":
             from benchmark.defences.config import load_defence_config
 
-            return load_defence_config(self, name, ROOT / self.configs[name], overrides or {})
-        return load_method_config(self, name, ROOT / self.configs[name], overrides or {})
+            return load_defence_config(self, name, path, overrides or {})
+        return load_method_config(self, name, path, overrides or {})
 
 
 class MethodRegistry(Registry[MethodEntry]):
-    """The methods of one registry.yaml, validated on load."""
+    """Method keys → `MethodEntry`, from registry files, validated on load."""
 
-    def __init__(self, methods: dict[str, MethodEntry], origin: str):
-        super().__init__("method")
+    def __init__(self, methods: dict[str, MethodEntry] | None = None, origin: str = "",
+                 fill: Callable[[], None] | None = None):
+        super().__init__("method", fill)
         self.origin = origin
-        for key, entry in methods.items():
-            self.register(key, entry, str(entry.paper.get("title", "")))
+        for key, entry in (methods or {}).items():
+            self.register(key, entry, str(entry.paper.get("title", "")), source=entry.source)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "MethodRegistry":
-        data = load_yaml(path)
-        if not isinstance(data, dict) or not isinstance(data.get("methods"), dict):
-            raise RegistryError(f"{path}: expected a top-level 'methods:' mapping")
-        return cls({k: _entry(k, v, str(path)) for k, v in data["methods"].items()}, str(path))
+        """The methods of one registry file; the first bad entry raises."""
+        return cls(read_methods(path), str(path))
+
+    def add_file(self, path: str | Path, source: str) -> None:
+        """Adds the methods of a registry file; a bad entry becomes a problem of that name only."""
+        for key, raw in _methods_section(path).items():
+            try:
+                entry = _entry(key, raw, str(path), source)
+            except RegistryError as err:
+                self.add_problem(key, source, str(err))
+                continue
+            self.register(key, entry, str(entry.paper.get("title", "")), source=source)
 
     @property
     def methods(self) -> dict[str, MethodEntry]:
-        return {key: self.get(key) for key in self.names()}
+        """The usable methods (an entry with a problem is left out; `vbench ls` shows it)."""
+        return {key: self.get(key) for key in self.usable()}
 
     def keys(self, kind: str | None = None) -> list[str]:
-        """Method keys, all or those of one `kind` (``detector`` or ``defence``)."""
-        return [k for k in self.names() if kind is None or self.get(k).kind == kind]
+        """Usable method keys, all or those of one `kind` (``detector`` or ``defence``)."""
+        return [k for k in self.usable() if kind is None or self.get(k).kind == kind]
 
 
-def _entry(key: str, raw: Any, origin: str) -> MethodEntry:
+def _methods_section(path: str | Path) -> dict[str, Any]:
+    data = load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("methods", {}), dict):
+        raise RegistryError(f"{path}: expected a top-level 'methods:' mapping")
+    return data.get("methods") or {}
+
+
+def read_methods(path: str | Path, source: str = "") -> dict[str, MethodEntry]:
+    """Every method of a registry file, validated; the first bad entry raises `RegistryError`."""
+    return {k: _entry(k, v, str(path), source) for k, v in _methods_section(path).items()}
+
+
+def _entry(key: str, raw: Any, origin: str, source: str = "") -> MethodEntry:
     if not isinstance(raw, dict):
         raise RegistryError(f"{origin}: method '{key}' must be a mapping, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise RegistryError(f"{origin}: method '{key}': unknown field(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
     kind = raw.get("kind", "detector")
     if kind not in KINDS:
         raise RegistryError(f"{origin}: method '{key}': kind must be one of {KINDS}, got '{kind}'")
@@ -260,20 +370,49 @@ def _entry(key: str, raw: Any, origin: str) -> MethodEntry:
     if bad:
         raise RegistryError(f"{origin}: method '{key}': unknown tasks {bad} for a {kind}; known: "
                             f"{KIND_TASKS[kind]}")
-    if not {"mini", "paper"} <= set(raw["configs"]):
+    if not isinstance(raw["configs"], dict) or not {"mini", "paper"} <= set(raw["configs"]):
         raise RegistryError(f"{origin}: method '{key}': configs must name 'mini' and 'paper', "
-                            f"got {sorted(raw['configs'])}")
+                            f"got {sorted(raw['configs']) if isinstance(raw['configs'], dict) else raw['configs']!r}")
     known = {f: raw.get(f, {}) for f in REQUIRED_FIELDS}
-    extra = {k: v for k, v in raw.items() if k not in REQUIRED_FIELDS and k != "kind"}
     known["tasks"] = tuple(known["tasks"])
-    return MethodEntry(key=key, origin=origin, extra=extra, kind=kind, **known)
+    return MethodEntry(key=key, origin=origin, kind=kind, base=str(Path(origin).parent),
+                       source=source, **known)
 
 
-@lru_cache(maxsize=None)
-def _cached(path: str) -> MethodRegistry:
-    return MethodRegistry.from_file(path)
+# -- the extension points ------------------------------------------------------------------------
+# Every registry a plugin can add to. They start empty and are filled on first use by the loader
+# (`benchmark.plugins`, which sets `_LOADER` when `benchmark` is imported): the built-ins, the
+# `vbench.plugins` entry points of installed packages, and `--include` / `$VBENCH_PATH` folders.
+_LOADER: list[Callable[[], None]] = []
+
+
+def _fill() -> None:
+    for load in _LOADER:
+        load()
+
+
+def set_loader(load: Callable[[], None]) -> None:
+    """Makes ``load`` the function that fills every extension point on first use."""
+    _LOADER[:] = [load]
+
+
+METHODS = MethodRegistry(fill=_fill)                                  # detectors and defences
+PROTOCOLS: Registry = Registry("protocol", _fill)                     # module or object
+LAYOUTS: Registry = Registry("dataset layout", _fill)                 # reader(path, options, log)
+DATASETS: Registry = Registry("dataset", _fill)                       # builder(seed) -> manifest
+FRAME_FUNCTIONS: Registry = Registry("frame function", _fill)         # @frame_function fn
+PERTURBATION_FILES: Registry = Registry("perturbation file", _fill)   # a YAML perturbation set
+EXTENSION_POINTS: dict[str, Registry] = {
+    "methods": METHODS, "protocols": PROTOCOLS, "layouts": LAYOUTS, "datasets": DATASETS,
+    "frame_functions": FRAME_FUNCTIONS, "perturbations": PERTURBATION_FILES}
+
+
+def refill() -> None:
+    """Empties every extension point; the next lookup runs the loader again (tests, --include)."""
+    for point in EXTENSION_POINTS.values():
+        point.reset(_fill)
 
 
 def registry(path: str | Path | None = None) -> MethodRegistry:
-    """The project registry (``$VBENCH_REGISTRY`` or ``registry.yaml`` at the repository root)."""
-    return _cached(str(path or os.environ.get("VBENCH_REGISTRY") or ROOT / "registry.yaml"))
+    """Every method (the built-ins and every plugin's), or the methods of one registry file."""
+    return METHODS if path is None else MethodRegistry.from_file(path)

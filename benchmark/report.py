@@ -15,7 +15,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,9 @@ from benchmark.errors import DataError, VBenchError
 from benchmark.io import atomic_write_text, make_dir, remove_debris
 from benchmark.report_views import SVG, fmt, number
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = (ROOT / "reports" / "templates", ROOT / "protocols")
+# The page, Markdown report and macros; each protocol's partial lives beside its module (a
+# plugin's protocol brings its own), so the loader also searches the runs' protocol folders.
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 RUN_FILES = ("run.json", "scores.parquet", "metrics.json")
 INFO_KEYS = ("run_id", "method", "config", "protocol", "dataset")
 SCORE_COLUMNS = ("video_id", "generator", "label", "score", "unit", "status")
@@ -61,7 +62,7 @@ class RunData:
 
     @property
     def protocol(self):
-        from protocols import get_protocol
+        from benchmark.protocol import get_protocol
 
         return get_protocol(self.info["protocol"])
 
@@ -365,10 +366,11 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def _environment(autoescape: bool) -> Any:
+def _environment(autoescape: bool, folders: Sequence[Path] = ()) -> Any:
     import jinja2  # only report rendering needs it
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in TEMPLATE_DIRS]),
+    search = [str(TEMPLATES)] + sorted({str(f) for f in folders})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(search),
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              finalize=_shown)
@@ -391,8 +393,9 @@ def render_report(runs: list[RunData], out_dir: str | os.PathLike,
     context = {"title": title, "boards": boards, "svg": SVG,
                "runs": [_run_view(run, i) for i, run in enumerate(runs)],
                "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    texts = {"html": _environment(True).get_template("report.html.j2").render(**context),
-             "md": _environment(False).get_template("report.md.j2").render(**context),
+    folders = [run.protocol.folder for run in runs]
+    texts = {"html": _environment(True, folders).get_template("report.html.j2").render(**context),
+             "md": _environment(False, folders).get_template("report.md.j2").render(**context),
              "csv": _csv(boards)}
     names = {"html": "report.html", "md": "report.md", "csv": "leaderboard.csv"}
     paths = {key: out_dir / names[key] for key in texts}

@@ -2,8 +2,10 @@
 
 Run keys include `code_version()`, so scores computed by other code (an older release, a bug fix,
 a local edit) are never reused silently. The digest covers the Python and YAML files of
-``benchmark/``, ``detectors/`` and ``protocols/`` plus ``registry.yaml``: everything that decides a
-score, and nothing that only changes how it is shown (templates, README). The git commit is
+``benchmark/``, ``detectors/`` (with its ``registry.yaml``) and ``protocols/``: everything that
+decides a score, and nothing that only changes how it is shown (templates, README). A run whose
+method or protocol comes from an outside plugin adds the digest of that plugin's folders
+(`code_version`'s ``extra``), so editing a plugin invalidates its stored scores too. The git commit is
 recorded beside it, but not used in keys: a commit changes with every README edit, and a dirty
 tree has no commit that names its code.
 """
@@ -13,6 +15,7 @@ import hashlib
 import subprocess
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("benchmark", "detectors", "protocols")
@@ -21,7 +24,7 @@ SOURCE_SUFFIXES = (".py", ".yaml", ".yml")
 
 def source_files() -> list[Path]:
     """The files `source_digest` covers, in a fixed order."""
-    files = [ROOT / "registry.yaml"]
+    files: list[Path] = []
     for folder in SOURCE_DIRS:
         files += [p for p in (ROOT / folder).rglob("*")
                   if p.suffix in SOURCE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts]
@@ -38,11 +41,25 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
-def code_version() -> str:
-    """``"<vbench version>+<first 12 hex of the source digest>"``, e.g. ``0.1.0+3f2a9c1b7d4e``."""
+def folder_digest(folders: Sequence[Path]) -> str:
+    """sha256 over the Python and YAML files under ``folders`` (paths relative to each folder)."""
+    digest = hashlib.sha256()
+    for folder in sorted({Path(f).resolve() for f in folders}):
+        files = sorted(p for p in folder.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()
+                       and "__pycache__" not in p.parts)
+        for path in files:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def code_version(extra: Sequence[Path] = ()) -> str:
+    """``"<vbench version>+<first 12 hex of the source digest>"``, e.g. ``0.1.0+3f2a9c1b7d4e``;
+    with ``extra`` (an outside plugin's folders) ``+plugin-<12 hex>`` follows."""
     from benchmark import __version__
 
-    return f"{__version__}+{source_digest()[:12]}"
+    version = f"{__version__}+{source_digest()[:12]}"
+    return f"{version}+plugin-{folder_digest(extra)[:12]}" if extra else version
 
 
 def git_commit() -> str:

@@ -1,5 +1,6 @@
 """Closed configs: unknown keys and mistyped values are refused, in files and on the command line."""
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -53,17 +54,15 @@ def test_every_config_key_is_known_and_typed():
 
 def _registry_with(tmp_path, config_text):
     config = tmp_path / "bad.yaml"
-    from benchmark.registry import ROOT
-
-    original = registry().get("sta").configs["mini"]
+    entry = registry().get("sta")
     added = textwrap.dedent(config_text)
     redefined = {line.split(":")[0] for line in added.splitlines() if line and line[0] != " "}
-    kept = [line for line in (ROOT / original).read_text().splitlines()
+    kept = [line for line in entry.config_path("mini").read_text().splitlines()
             if line.split(":")[0] not in redefined]
     config.write_text("\n".join(kept) + added)
     reg_file = tmp_path / "registry.yaml"
-    reg_file.write_text((ROOT / "registry.yaml").read_text().replace(
-        "mini: detectors/sta/configs/mini.yaml", f"mini: {config}"))
+    reg_file.write_text(Path(entry.origin).read_text().replace(
+        "mini: sta/configs/mini.yaml", f"mini: {config}"))
     return MethodRegistry.from_file(reg_file)
 
 

@@ -177,8 +177,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, option_flag: str = "--op
             ``args.data_option``); a parser that already has ``--option`` for protocol options can
             use `split_option_pairs` on its values instead and pass ``option_flag=None``.
     """
-    parser.add_argument("--layout", help=f"dataset layout, one of {', '.join(sorted(DATASET_LAYOUTS))} "
-                                         f"(default: detected)")
+    parser.add_argument("--layout", help=f"dataset layout: {', '.join(sorted(DATASET_LAYOUTS))} or a "
+                                         f"plugin's (`vbench ls datasets`; default: detected)")
     parser.add_argument("--data-root", help="folder that relative paths in a DeepfakeBench JSON or "
                                             "manifest start from")
     parser.add_argument("--real-dirs", help="comma-separated folder/label names that hold real videos, "
@@ -223,11 +223,11 @@ def options_from_args(args: argparse.Namespace, extra: dict | None = None) -> Da
     return DataOptions.from_mapping(values, origin="--option")
 
 
-def add_data_parser(subparsers) -> None:
-    """Adds ``vbench data inspect`` to the CLI's subparsers."""
+def add_data_parser(subparsers, parents: list | None = None) -> None:
+    """Adds ``vbench data inspect`` to the CLI's subparsers (``parents``: shared flags)."""
     data = subparsers.add_parser("data", help="inspect data as a run would read it")
     sub = data.add_subparsers(dest="data_command", required=True)
-    inspect = sub.add_parser("inspect", help="print the layout, classes, splits, sources, duplicates and "
+    inspect = sub.add_parser("inspect", parents=parents or [], help="print the layout, classes, splits, sources, duplicates and "
                                              "skipped files inferred from --data; write the manifest")
     inspect.add_argument("--data", required=True, help="a dataset name, manifest .csv, DeepfakeBench "
                                                        ".json or dataset folder")

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from benchmark.errors import DataError, UnknownKeyError
+from benchmark.registry import LAYOUTS
 
+# The built-in layouts' descriptions (`benchmark.builtin` registers them; plugins add more to
+# `benchmark.registry.LAYOUTS`).
 DATASET_LAYOUTS = {
     "manifest": "a CSV manifest (video_id, path, label, generator, split, source_id, dataset), "
                 "or a folder holding manifest.csv",
@@ -85,7 +88,7 @@ class DataOptions:
     """How to read ``--data`` (all optional).
 
     Attributes:
-        layout: a key of `DATASET_LAYOUTS`; None detects it.
+        layout: a registered layout (`benchmark.registry.LAYOUTS`); None detects it.
         root: folder that relative paths start from (DeepfakeBench frame paths, manifest paths);
             None: the JSON's or manifest's own folder.
         real_dirs: folder or label names that hold real videos, besides the built-in list
@@ -114,7 +117,7 @@ class DataOptions:
 
     def __post_init__(self) -> None:
         if self.layout is not None:
-            _choice("layout", self.layout, DATASET_LAYOUTS)
+            LAYOUTS.require(self.layout)  # built-in or a plugin's; did-you-mean otherwise
         if isinstance(self.real_dirs, str):
             object.__setattr__(self, "real_dirs", tuple(d for d in self.real_dirs.split(",") if d))
         object.__setattr__(self, "real_dirs", tuple(str(d).strip().strip("/") for d in self.real_dirs))

@@ -1,4 +1,4 @@
-"""Read the dataset layouts used upstream into manifests (see `DATASET_LAYOUTS`).
+"""Read the dataset layouts used upstream into manifests (see `benchmark.builtin.LAYOUTS`).
 
 A video is a video file, a frame folder or a group of loose images (`benchmark.data.scan`). Video
 ids are paths relative to the dataset root without the extension, so ``0_real/video_00000`` and
@@ -17,7 +17,7 @@ import pandas as pd
 from benchmark.data.deepfakebench import read_deepfakebench
 from benchmark.data.manifest import REAL, REQUIRED_COLUMNS, load_manifest
 from benchmark.data.options import DATASET_LAYOUTS, DataOptions
-from benchmark.registry import Registry
+from benchmark.registry import LAYOUTS, import_target
 from benchmark.data.scan import (SPLIT_NAMES, ReadLog, find_videos, is_real_name, iter_videos,
                                  subdirs, video_id)
 from benchmark.data.video import VIDEO_EXTS, natural_key
@@ -191,22 +191,47 @@ def read_manifest_rows(path: str, options: DataOptions, log: ReadLog) -> list[di
     return frame.to_dict("records")
 
 
-# layout name -> reader(path, options, log) -> raw rows; described by DATASET_LAYOUTS
-LAYOUT_READERS: Registry[Callable[[str, DataOptions, ReadLog], list[dict]]] = Registry(
-    "dataset layout")
-for _name, _reader in (("manifest", read_manifest_rows), ("deepfakebench", read_deepfakebench),
-                       ("genconvit", read_genconvit), ("aigvdet", read_aigvdet),
-                       ("generator_folders", read_generator_folders)):
-    LAYOUT_READERS.register(_name, _reader, DATASET_LAYOUTS[_name])
-
-
+# layout name -> reader(path, options, log) -> raw rows: `benchmark.registry.LAYOUTS`, filled by
+# the plugin loader; the built-in layouts below are registered by `benchmark.builtin`, each with
+# its detection rule (``detect(path) -> bool``, the ``detects_*`` functions) and priority (lower
+# is tried first).
+LAYOUT_READERS = LAYOUTS
 def _has_videos(folder: str) -> bool:
     return next(iter_videos(folder), None) is not None
 
 
-def _is_genconvit(path: str) -> bool:
-    return any(SPLIT_NAMES.get(d.name.lower()) and
-               any(c.name.lower() in ("real", "fake") for c in subdirs(d.path)) for d in subdirs(path))
+def detects_manifest(path: str) -> bool:
+    """A ``.csv`` file, or a folder holding ``manifest.csv``."""
+    if os.path.isfile(path):
+        return os.path.splitext(path)[1].lower() == ".csv"
+    return os.path.isfile(os.path.join(path, "manifest.csv"))
+
+
+def detects_deepfakebench(path: str) -> bool:
+    """A ``.json`` file (a DeepfakeBench index)."""
+    return os.path.isfile(path) and os.path.splitext(path)[1].lower() == ".json"
+
+
+def detects_genconvit(path: str) -> bool:
+    """Split folders (train/valid/test) holding real/fake folders."""
+    return os.path.isdir(path) and any(
+        SPLIT_NAMES.get(d.name.lower()) and any(c.name.lower() in ("real", "fake")
+                                                for c in subdirs(d.path)) for d in subdirs(path))
+
+
+def detects_aigvdet(path: str) -> bool:
+    """0_real/1_fake folders somewhere below (at most six levels)."""
+    return os.path.isdir(path) and bool(_class_dirs(path))
+
+
+def detects_generator_folders(path: str) -> bool:
+    """Any subfolder holding videos (the catch-all: tried last)."""
+    return os.path.isdir(path) and any(_has_videos(d.path) for d in subdirs(path))
+
+
+def layout_descriptions() -> dict[str, str]:
+    """Every usable layout (built-in and plugins') → its one-line description."""
+    return {name: LAYOUTS.description(name) for name in LAYOUTS.usable()}
 
 
 def _layout_miss(path: str) -> DataError:
@@ -215,35 +240,43 @@ def _layout_miss(path: str) -> DataError:
     files = [e for e in entries if not os.path.isdir(os.path.join(path, e))]
     shown = (folders + files)[:12]
     found = ", ".join(shown) + (f" and {len(entries) - 12} more" if len(entries) > 12 else "")
-    looked = "\n".join(f"  {name}: {text}" for name, text in DATASET_LAYOUTS.items())
+    looked = "\n".join(f"  {name}: {text}" for name, text in layout_descriptions().items())
     return DataError(f"{path}: cannot tell the dataset layout. Looked for:\n{looked}\n"
                      f"Found {len(folders)} folder(s) and {len(files)} file(s): {found or '(empty folder)'}")
 
 
+def _detectors() -> list[tuple[str, Callable[[str], bool]]]:
+    """(layout, detect) of every usable layout with a rule, in the order they are tried."""
+    rules = []
+    for order, name in enumerate(LAYOUTS.usable()):
+        meta = LAYOUTS.meta(name)
+        detect = meta.get("detect")
+        if detect is None:
+            continue
+        if isinstance(detect, str):
+            detect = import_target(detect, f"dataset layout '{name}' from "
+                                           f"{LAYOUTS.source(name)}: detect")
+        rules.append((meta.get("priority", 50), order, name, detect))
+    return [(name, detect) for _, _, name, detect in sorted(rules, key=lambda r: r[:2])]
+
+
 def detect_layout(path: str) -> str:
-    """The name of the layout at ``path`` (a key of `DATASET_LAYOUTS`).
+    """The name of the layout at ``path``: the first layout whose rule matches, by priority.
 
     Raises:
         DataError: the path is missing or matches no layout (the message lists what it holds).
     """
     path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(f"{path}: dataset path not found")
+    for name, detect in _detectors():
+        if detect(path):
+            return name
     if os.path.isfile(path):
         ext = os.path.splitext(path)[1].lower()
-        if ext in (".csv", ".json"):
-            return "manifest" if ext == ".csv" else "deepfakebench"
         hint = " (one video is not a dataset)" if ext in VIDEO_EXTS else ""
         raise DataError(f"{path}: a dataset file must be a .csv manifest or a DeepfakeBench .json "
                         f"index{hint}")
-    if not os.path.isdir(path):
-        raise DataError(f"{path}: dataset path not found")
-    if os.path.isfile(os.path.join(path, "manifest.csv")):
-        return "manifest"
-    if _is_genconvit(path):
-        return "genconvit"
-    if _class_dirs(path):
-        return "aigvdet"
-    if any(_has_videos(d.path) for d in subdirs(path)):
-        return "generator_folders"
     raise _layout_miss(path)
 
 

@@ -56,7 +56,7 @@ def lpips_missing(net: str) -> str | None:
     try:
         import lpips  # noqa: F401
     except ImportError:
-        return "the lpips package is not installed"
+        return "the lpips package is not installed (pip install 'vbench[lpips]')"
     path = lpips_backbone_file(net)
     if not os.path.isfile(path):
         return f"its {net} backbone weights are not in the torch hub cache ({path})"

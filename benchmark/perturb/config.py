@@ -26,6 +26,7 @@ import numpy as np
 from benchmark.errors import UnknownKeyError
 from benchmark.perturb.errors import PerturbationSpecError
 from benchmark.perturb.functions import check_params, function_spec
+from benchmark.registry import PERTURBATION_FILES, load_yaml
 
 DEFAULT_SET = Path(__file__).with_name("perturbations.yaml")
 FORMAT_VERSION = 1  # of the YAML schema this module reads
@@ -113,17 +114,29 @@ class PerturbationSet:
 
 
 # -- loading ---------------------------------------------------------------------------------------
-def load_perturbation_set(extra: Sequence[str | Path] = (), base: str | Path | None = DEFAULT_SET
+def plugin_files() -> list[Path]:
+    """The perturbation files every plugin declared, built-ins first (``perturbations.yaml``)."""
+    return [Path(PERTURBATION_FILES.get(name)) for name in PERTURBATION_FILES.usable()]
+
+
+def load_perturbation_set(extra: Sequence[str | Path] = (), base: str | Path | None | list = "plugins"
                           ) -> PerturbationSet:
-    """Reads the default set (``base``) and user files (``extra``) that add perturbations/chains.
+    """Reads the base files and user files (``extra``) that add perturbations/chains.
+
+    Args:
+        extra: more perturbation files (e.g. the robustness option ``perturbation_file``).
+        base: ``"plugins"`` (default): the files of every plugin (`plugin_files`, the built-in
+            ``perturbations.yaml`` first); a path; or None for none.
 
     Raises:
         PerturbationSpecError: a malformed file, a name defined twice, a bad level list or step.
         UnknownKeyError: a step names an unknown frame function, parameter or perturbation.
     """
-    from benchmark.registry import load_yaml
-
-    files = ([Path(base)] if base is not None else []) + [Path(p) for p in extra]
+    if isinstance(base, list):
+        bases = [Path(b) for b in base]
+    else:
+        bases = plugin_files() if base == "plugins" else [] if base is None else [Path(base)]
+    files = bases + [Path(p) for p in extra]
     raw: dict[str, tuple[Mapping, str]] = {}
     versions, digest = {}, hashlib.sha256()
     for file in files:
@@ -215,15 +228,16 @@ def _chain_level(steps: Any, raw: Mapping[str, tuple[Mapping, str]], done: dict[
     return tuple(out)
 
 
-_DEFAULT: PerturbationSet | None = None
+_DEFAULT: dict[tuple[Path, ...], PerturbationSet] = {}
 
 
 def default_set() -> PerturbationSet:
-    """The set of ``perturbations.yaml`` beside this module (read once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_perturbation_set()
-    return _DEFAULT
+    """The set of every plugin's perturbation files (``perturbations.yaml`` beside this module
+    for the built-ins; read once)."""
+    files = tuple(plugin_files())
+    if files not in _DEFAULT:
+        _DEFAULT[files] = load_perturbation_set(base=list(files))
+    return _DEFAULT[files]
 
 
 # -- grids and seeds -------------------------------------------------------------------------------

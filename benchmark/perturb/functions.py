@@ -1,4 +1,5 @@
-"""The registry of frame functions: ``name -> "module:function"``, imported on first use.
+"""Frame functions: ``name -> "module:function"`` in `benchmark.registry.FRAME_FUNCTIONS`, filled by
+the plugin loader (the built-ins below through `benchmark.builtin`), imported on first use.
 
 A frame function maps uint8 RGB frames ``[T, H, W, 3]`` to uint8 frames ``[T', H', W', 3]``:
 ``fn(frames, rng, **params)``. The YAML perturbation set (``perturbations.yaml``) names these
@@ -10,7 +11,6 @@ numbers, the valid range of each numeric parameter, and whether it changes frame
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import numbers
 from dataclasses import dataclass, field
@@ -18,11 +18,12 @@ from typing import Any, Callable, Mapping
 
 from benchmark.errors import UnknownKeyError
 from benchmark.perturb.errors import PerturbationSpecError
+from benchmark.registry import FRAME_FUNCTIONS
 
 SCOPES = ("frame", "video")
 CHANGES = ("size", "frames")
 
-FUNCTIONS: dict[str, str | Callable] = {
+BUILTIN_FUNCTIONS: dict[str, str] = {
     # DeeperForensics-1.0 distortions
     "color_saturation": "benchmark.perturb.pixel:color_saturation",
     "color_contrast": "benchmark.perturb.pixel:color_contrast",
@@ -86,25 +87,25 @@ def frame_function(**spec: Any) -> Callable[[Callable], Callable]:
     return wrap
 
 
-def register_function(name: str, target: str | Callable) -> None:
-    """Adds a frame function (``"module:function"`` or the callable itself) under ``name``."""
-    if name in FUNCTIONS:
+FUNCTIONS = FRAME_FUNCTIONS
+
+
+def register_function(name: str, target: str | Callable, source: str = "") -> None:
+    """Adds a frame function (``"module:function"`` or the callable itself) under ``name``
+    (plugins use ``plugin.frame_function``, which comes here with their source)."""
+    if name in FRAME_FUNCTIONS and not source:
         raise PerturbationSpecError(f"frame function '{name}' is already registered "
-                                    f"({FUNCTIONS[name]})")
-    FUNCTIONS[name] = target
+                                    f"({FRAME_FUNCTIONS.source(name) or 'in this process'})")
+    FRAME_FUNCTIONS.register(name, target, source=source)
 
 
 def get_function(name: str) -> Callable:
     """The frame function registered as ``name`` (imported now if it was not yet)."""
-    if name not in FUNCTIONS:
-        raise UnknownKeyError("frame function", name, FUNCTIONS)
-    target = FUNCTIONS[name]
-    if callable(target):
-        return target
-    module_name, _, attr = target.partition(":")
-    fn = getattr(importlib.import_module(module_name), attr)
-    if not isinstance(getattr(fn, "perturb_spec", None), FunctionSpec):
-        raise PerturbationSpecError(f"frame function '{name}' ({target}) lacks @frame_function")
+    fn = FRAME_FUNCTIONS.get(name)
+    if not callable(fn) or not isinstance(getattr(fn, "perturb_spec", None), FunctionSpec):
+        raise PerturbationSpecError(f"frame function '{name}' (from "
+                                    f"{FRAME_FUNCTIONS.source(name) or 'this process'}) lacks "
+                                    f"@frame_function")
     return fn
 
 

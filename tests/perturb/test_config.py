@@ -167,7 +167,7 @@ def test_registry_lookup_and_registration():
         with pytest.raises(PerturbationSpecError, match="= 70 is outside its valid range \\[0, 50\\]"):
             check_params("test_brighten", {"offset": 70}, "test")
     finally:
-        FUNCTIONS.pop("test_brighten")
+        FUNCTIONS.unregister("test_brighten")
 
 
 def test_seeds_depend_on_video_perturbation_and_level():

@@ -85,7 +85,7 @@ def test_changed_code_version_invalidates_reuse(first_run, tiny_manifest, monkey
     tmp, report = first_run
     import benchmark.version
 
-    monkeypatch.setattr(benchmark.version, "code_version", lambda: "0.1.0+othercode000")
+    monkeypatch.setattr(benchmark.version, "code_version", lambda extra=(): "0.1.0+othercode000")
     calls = []
     monkeypatch.setattr(cross_generator, "score", lambda ctx, unit: calls.append(unit) or 1 / 0)
     with pytest.raises(ZeroDivisionError):  # other code: a new run key, nothing reused
