@@ -182,22 +182,24 @@ def _entry_points() -> list[metadata.EntryPoint]:
 
 
 def _load_path(path: Path) -> None:
-    """An include path: a registry file, a plugin module file, or a folder of both."""
+    """An include path: a plugin package (a folder with ``__init__.py``), a registry file, a
+    plugin module file, or a folder of those (its registry files, modules and packages)."""
     source = f"--include {path}"
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
-        for file in files:
-            if file.suffix in REGISTRY_SUFFIXES:
-                _load_registry(file, f"{source} ({file.name})")
-            elif file.suffix == ".py":
-                _load_file_module(file, f"{source} ({file.name})")
+    if path.is_dir() and (path / "__init__.py").is_file():
+        _load_file_module(path, source)
+    elif path.is_dir():
+        for item in sorted(p for p in path.iterdir() if not p.name.startswith(("_", "."))):
+            if item.is_file() and item.suffix in REGISTRY_SUFFIXES:
+                _load_registry(item, f"{source} ({item.name})")
+            elif (item.is_file() and item.suffix == ".py") or (item / "__init__.py").is_file():
+                _load_file_module(item, f"{source} ({item.name})")
     elif path.suffix in REGISTRY_SUFFIXES:
         _load_registry(path, source)
     elif path.suffix == ".py":
         _load_file_module(path, source)
     else:
-        _fail(path.name, source, "an --include path is a folder, a registry .yaml file or a "
-                                 "plugin .py module")
+        _fail(path.name, source, "an --include path is a folder, a plugin package, a registry "
+                                 ".yaml file or a plugin .py module")
 
 
 def _load_registry(file: Path, source: str) -> None:
@@ -212,12 +214,14 @@ def _load_registry(file: Path, source: str) -> None:
     _STATE["records"].append(PluginRecord(file.stem, source))
 
 
-def _load_file_module(file: Path, source: str) -> None:
-    """A plugin module given as a file; its folder goes on ``sys.path`` for its targets."""
-    folder = str(file.parent)
+def _load_file_module(path: Path, source: str) -> None:
+    """A plugin module file or package folder; its parent goes on ``sys.path`` so that it and
+    its ``"module:attr"`` targets import by name (also in DataLoader workers)."""
+    folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    _load_module(file.stem, file.stem, source)
+    name = path.stem if path.is_file() else path.name
+    _load_module(name, name, source)
 
 
 def _load_module(name: str, value: str, source: str) -> None:
