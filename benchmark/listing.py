@@ -12,8 +12,9 @@ from benchmark.registry import (DATASETS, LAYOUTS, METHODS, PERTURBATION_FILES, 
 def list_entries(kind: str) -> tuple[list[str], list[str]]:
     """(lines to print, problems) for ``vbench ls KIND``.
 
-    A problem is an entry of that kind that cannot be used (declared twice, a bad field) or, for
-    ``plugins``, a plugin that failed to load; the CLI prints each as an error line and exits 2.
+    A problem is a name of that kind declared twice (never silently overridden); the CLI prints
+    each as an error line and exits 2. An entry with a bad field and a plugin that failed to load
+    are listed with the reason (they raise only when used, so the rest keeps working).
     """
     lines, problems = LISTERS[kind]()
     failed = [r for r in plugins.records() if r.error]
@@ -24,10 +25,10 @@ def list_entries(kind: str) -> tuple[list[str], list[str]]:
 
 
 def _problems(point: Registry) -> tuple[list[str], list[str]]:
-    """Lines and problems of the unusable entries of ``point``."""
+    """Lines for the unusable entries of ``point`` (with why), and its duplicate names."""
     bad = [name for name in point.names() if point.problem(name)]
-    return ([f"{name:18s} UNUSABLE  ({point.source(name)})" for name in bad],
-            [point.problem(name) for name in bad])
+    return ([f"{name:18s} UNUSABLE: {point.problem(name)}" for name in bad],
+            [point.problem(name) for name in point.duplicates()])
 
 
 def _methods() -> tuple[list[str], list[str]]:
@@ -78,10 +79,9 @@ def _perturbations() -> tuple[list[str], list[str]]:
 
 def _plugins() -> tuple[list[str], list[str]]:
     records = plugins.records()
-    lines = [f"{r.name:22s} {'FAILED' if r.error else 'loaded'}  [{r.source}]" for r in records]
-    problems = [f"plugin '{r.name}' ({r.source}) failed to load: {r.error}"
-                for r in records if r.error]
-    return lines, problems
+    lines = [f"{r.name:22s} {'FAILED: ' + r.error if r.error else 'loaded'}  [{r.source}]"
+             for r in records]
+    return lines, []
 
 
 def _metrics() -> tuple[list[str], list[str]]:

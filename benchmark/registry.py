@@ -94,6 +94,7 @@ class _Slot:
     resolved: bool
     source: str = ""       # where the entry came from (a plugin), shown by `vbench ls`
     problem: str = ""      # set: using the entry raises RegistryError with this text
+    twice: bool = False    # the problem is a name declared by two sources
 
 
 class Registry(Generic[T]):
@@ -152,9 +153,10 @@ class Registry(Generic[T]):
             first = self._slots[name]
             if not (source and first.source):
                 raise RegistryError(f"{self.kind} '{name}' is registered twice")
-            first.problem = first.problem or (
-                f"{self.kind} '{name}' is defined twice: by {first.source} and by {source}; "
-                f"remove one (an entry is never silently overridden)")
+            if not first.twice:
+                first.problem = (f"{self.kind} '{name}' is defined twice: by {first.source} and "
+                                 f"by {source}; remove one (an entry is never silently overridden)")
+                first.twice = True
             return None
         lazy = isinstance(target, str)
         self._slots[name] = _Slot(target, description, dict(meta), not lazy, source)
@@ -211,6 +213,11 @@ class Registry(Generic[T]):
         """Why ``name`` cannot be used ("" when it can)."""
         self._ready()
         return self._slots[name].problem if name in self._slots else ""
+
+    def duplicates(self) -> list[str]:
+        """The names declared by two sources (each raises, naming both, when used)."""
+        self._ready()
+        return [n for n, s in self._slots.items() if s.twice]
 
     def usable(self) -> list[str]:
         """The names that can be used (declared once, without a problem)."""
