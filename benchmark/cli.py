@@ -224,9 +224,9 @@ def _ls(args) -> int:
             print(f"{key:12s} {'/'.join(entry.tasks):18s} {', '.join(entry.configs):12s} "
                   f"{paper.get('title', '')} (arXiv {paper.get('arxiv', '?')})")
     elif args.what == "protocols":
-        from protocols import PROTOCOLS, get_protocol
+        from benchmark.protocol import get_protocol, protocol_registry
 
-        for name in PROTOCOLS:
+        for name in protocol_registry():
             protocol = get_protocol(name)
             print(f"{name} (version {protocol.version}): {protocol.description}")
             print(f"  primary metric: {protocol.primary.label}")

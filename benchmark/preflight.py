@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from benchmark.errors import DataError, IncompatibleMethodError, StoreError
+from benchmark.protocol import get_protocol, protocol_registry
 from benchmark.run_context import RunContext, resolve_device
 
 log = logging.getLogger("vbench.run")
@@ -30,7 +31,6 @@ def prepare(request, dry: bool = False):
     from benchmark.registry import registry
     from benchmark.runs import Run, run_key
     from benchmark.weights import check_compatible, parse_weights
-    from protocols import get_protocol
 
     protocol = get_protocol(request.protocol)
     check_method_kind(protocol, request.method)
@@ -95,12 +95,11 @@ def check_method_kind(protocol, method: str) -> None:
     """The method's registry.yaml ``kind`` must be one the protocol runs (its ``METHOD_KINDS``):
     a defence has no clip scores for a detector protocol, a detector nothing to protect."""
     from benchmark.registry import registry
-    from protocols import PROTOCOLS, get_protocol
 
     kind = registry().get(method).kind
     if kind in protocol.method_kinds:
         return
-    able = [name for name in PROTOCOLS if kind in get_protocol(name).method_kinds]
+    able = [name for name in protocol_registry() if kind in get_protocol(name).method_kinds]
     raise IncompatibleMethodError(
         f"method '{method}' is a {kind} (registry.yaml: kind: {kind}), but protocol "
         f"{protocol.name} runs {'/'.join(protocol.method_kinds)} methods only; protocols that "

@@ -1,6 +1,8 @@
 """The protocol contract: what a protocol module declares and provides (docs/ARCHITECTURE.md).
 
-A protocol is a module under ``protocols/`` registered in ``protocols.PROTOCOLS``. It declares
+A protocol is a module under ``protocols/`` registered in `PROTOCOLS` (``protocols/__init__.py``
+registers the built-in ones; `get_protocol` imports the protocol packages by name, so the core
+imports no protocol module). It declares
 
 - ``NAME``, ``VERSION`` (bump when its scores or metrics change; part of every run key),
   ``DESCRIPTION``, ``OPTIONS`` (a tuple of `Option`), ``PRIMARY_METRIC`` (a `Metric` read from
@@ -27,11 +29,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from benchmark.errors import DataError, RegistryError, UnknownKeyError
+from benchmark.registry import Registry, import_target
 
 DEFAULT_DATA = "vbench-mini"
 METHOD_KINDS = ("detector",)  # a protocol scores clips with detectors unless it says otherwise
@@ -187,3 +191,27 @@ class Protocol:
     def partial(self, kind: str) -> str:
         """The report partial's template name (``html`` or ``md``), beside the module."""
         return f"{self.name}.{kind}.j2"
+
+
+# Protocol name -> module ("protocols.cross_generator"), filled by the protocol packages when they
+# are imported: the core names them (like registry.yaml's entry points), plugins import the core.
+PROTOCOLS: Registry[ModuleType] = Registry("protocol")
+PROTOCOL_PACKAGES = ("protocols",)
+
+
+def protocol_registry() -> Registry[ModuleType]:
+    """`PROTOCOLS`, after importing `PROTOCOL_PACKAGES` (each registers its protocols once)."""
+    for package in PROTOCOL_PACKAGES:
+        import_target(package, "protocol packages")
+    return PROTOCOLS
+
+
+@lru_cache(maxsize=None)
+def get_protocol(name: str) -> Protocol:
+    """The `Protocol` registered as ``name`` (its module imported on first use)."""
+    return Protocol(protocol_registry().get(name))
+
+
+def describe() -> dict[str, str]:
+    """Name → one-line description (imports each protocol module; they are light)."""
+    return {name: get_protocol(name).description for name in protocol_registry()}

@@ -61,7 +61,7 @@ class RunData:
 
     @property
     def protocol(self):
-        from protocols import get_protocol
+        from benchmark.protocol import get_protocol
 
         return get_protocol(self.info["protocol"])
 

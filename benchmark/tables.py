@@ -37,7 +37,7 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 def run_tables(run_dir: Path) -> str:
     """The protocol's tables and the summary of one finished run, as text."""
-    from protocols import get_protocol
+    from benchmark.protocol import get_protocol
 
     results = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
     info = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))

@@ -1,11 +1,11 @@
-"""Evaluation protocols, one module each (the contract: `benchmark.protocol`), resolved lazily."""
+"""Evaluation protocols, one module each, registered in the core's protocol registry (the contract
+and the registry: `benchmark.protocol`), resolved lazily."""
 from __future__ import annotations
 
-from functools import lru_cache
+from benchmark.protocol import PROTOCOLS, describe, get_protocol
 
-from benchmark.registry import Registry
+__all__ = ["PROTOCOLS", "describe", "get_protocol"]
 
-PROTOCOLS: Registry = Registry("protocol")
 PROTOCOLS.register("cross_generator", "protocols.cross_generator",
                    "train on some generators, test against real videos on each generator")
 PROTOCOLS.register("cross_dataset", "protocols.cross_dataset",
@@ -16,16 +16,3 @@ PROTOCOLS.register("robustness", "protocols.robustness",
                    "clean and perturbed test videos: AUC against severity per perturbation")
 PROTOCOLS.register("protection_efficacy", "protocols.protection_efficacy",
                    "generation-time defences: MMVGM protection and the LVDM early-exit guard")
-
-
-@lru_cache(maxsize=None)
-def get_protocol(name: str):
-    """The `benchmark.protocol.Protocol` registered as ``name`` (its module imported on first use)."""
-    from benchmark.protocol import Protocol
-
-    return Protocol(PROTOCOLS.get(name))
-
-
-def describe() -> dict[str, str]:
-    """Name → one-line description (imports each protocol module; they are light)."""
-    return {name: get_protocol(name).description for name in PROTOCOLS}
