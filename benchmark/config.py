@@ -21,7 +21,9 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from benchmark.data.augment import build_augmentation
 from benchmark.errors import ConfigError, DataError, UnknownKeyError, unknown_key_message
+from benchmark.registry import load_yaml
 
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)$")  # 1e-4, which YAML 1.1 reads as text
 
@@ -80,8 +82,6 @@ def load_method_config(entry, name: str, path: Path, overrides: dict[str, Any]) 
         path: its YAML file.
         overrides: dotted keys → values (``--cfg-options``), applied after the file is validated.
     """
-    from benchmark.registry import load_yaml
-
     raw = load_yaml(path) or {}
     if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
         raise ConfigError(f"{path}: a config needs a 'model' mapping")
@@ -134,7 +134,7 @@ def validate_config(schema: type[DetectorConfig], raw: dict[str, Any], origin: s
     try:  # JSON mode: strict about types, but YAML lists may fill tuple fields
         config = schema.model_validate_json(json.dumps(raw, default=str))
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, schema, raw, origin)) from None
+        raise ConfigError(describe_validation_error(exc, schema, raw, origin)) from None
     out = config.model_dump()
     _check_input(out, origin)
     _check_optimizer(out["train"]["optimizer"], origin)
@@ -144,7 +144,9 @@ def validate_config(schema: type[DetectorConfig], raw: dict[str, Any], origin: s
 
 
 # ----------------------------------------------------------------------------- messages
-def _describe(exc: ValidationError, schema: type[BaseModel], raw: dict, origin: str) -> str:
+def describe_validation_error(exc: ValidationError, schema: type[BaseModel], raw: dict,
+                              origin: str) -> str:
+    """The first validation error as one line: the key, where it came from, what was expected."""
     error = exc.errors()[0]
     loc = [str(p) for p in error["loc"]]
     key = ".".join(loc)
@@ -234,8 +236,6 @@ def _check_like_default(key: str, value: Any, default: Any, origin: str) -> None
 
 
 def _check_augmentation(steps: list[dict[str, Any]], origin: str) -> None:
-    from benchmark.data.augment import build_augmentation
-
     build_augmentation(steps, origin=f"{origin}: train.augmentation")
 
 

@@ -1,4 +1,4 @@
-"""Named datasets (``--data vbench-mini``) and user data given as a manifest or a folder."""
+"""The built-in named datasets (``--data vbench-mini``): embedded corpora built on first use."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,24 +30,3 @@ BUILTIN = {
                             "H.264; five generator families, three shared with vbench-mini (no "
                             "download)"),
 }
-
-
-def resolve_data(spec: str, seed: int = 0, options=None):
-    """``--data`` → (dataset name, manifest DataFrame).
-
-    The manifest has sources grouped, the split rule applied and (unless ``options.fingerprint``
-    is False) a ``fingerprint`` column; its sources never span two splits. For the full account
-    (what was skipped, how sources were grouped) call `benchmark.data.prepare.prepare_data`.
-
-    Args:
-        spec: a name from `DATASETS`, a manifest (``.csv``), a DeepfakeBench JSON index, or a folder
-            in one of the layouts of `benchmark.data.readers`.
-        seed: the seed of generated datasets and of drawn splits.
-        options: a `benchmark.data.options.DataOptions`; None for the defaults.
-    """
-    from benchmark.data.manifest import check_no_leakage
-    from benchmark.data.prepare import prepare_data
-
-    prepared = prepare_data(spec, seed=seed, options=options)
-    check_no_leakage(prepared.manifest)
-    return prepared.name, prepared.manifest

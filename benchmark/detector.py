@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Mapping
 
 from benchmark.checkpoint import (KeyMap, LoadSummary, load_parts, load_strict, official_state_dict,
                                   read_state_dict, resolve_parts)
-from benchmark.config import DetectorConfig
+from benchmark.config import DetectorConfig, load_method_config
 from benchmark.errors import ConfigError, RegistryError
 
 AGGREGATIONS = ("mean", "max", "median")
@@ -71,6 +71,11 @@ class Detector:
     # Whether `clip_reader(train=True)` applies ``train.augmentation``; a detector whose reader
     # cannot (e.g. frames aligned with cached flow) refuses configs that ask for it.
     supports_augmentation: ClassVar[bool] = True
+
+    @classmethod
+    def load_config(cls, entry, name: str, path: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+        """One config of this detector's registry entry, validated (`benchmark.config`)."""
+        return load_method_config(entry, name, path, overrides)
 
     def __init__(self, config: dict[str, Any]):
         from benchmark.compat import mmaction_models
@@ -316,7 +321,7 @@ def build_detector(method: str, config: str | dict[str, Any] = "mini",
     entry = registry(registry_path).get(method)
     if entry.kind != "detector":
         raise RegistryError(f"{entry.origin}: method '{method}' is a {entry.kind}, not a detector; "
-                            f"build it with benchmark.defences.build_defence('{method}')")
+                            f"build it with benchmark.defence.build_defence('{method}')")
     cls = entry.load_class()
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise RegistryError(f"{entry.origin}: '{entry.entry_point}' is not a Detector subclass")

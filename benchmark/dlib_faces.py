@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import DataError
+from benchmark.face_boxes import check_frame, clip_boxes
 
 # ArcFace's five reference points on a 112 x 96 face; DeepfakeBench shifts x by 8 for a square
 ARCFACE_112x96 = np.array([[30.2946, 51.6963], [65.5318, 51.5014], [48.0252, 71.7366],
@@ -100,9 +101,7 @@ class DlibHOGFaceDetector:
         return {**self.__dict__, "_detector": None}  # dlib objects do not pickle
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        from benchmark.faces import _check_frame, clip_boxes
-
-        _check_frame(frame)
+        check_frame(frame)
         if self._detector is None:
             self._detector = _dlib().get_frontal_face_detector()
         image = np.ascontiguousarray(frame[..., ::-1] if self.channel_order == "bgr" else frame)
@@ -180,9 +179,7 @@ class DeepfakeBenchAligner:
         """uint8 RGB frame ``[H, W, 3]`` → aligned crop ``[size, size, 3]`` RGB, or None."""
         import cv2
 
-        from benchmark.faces import _check_frame
-
-        _check_frame(frame)
+        check_frame(frame)
         rgb = np.ascontiguousarray(frame)
         points = self.five_points(rgb)
         if points is None:

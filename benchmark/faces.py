@@ -2,8 +2,9 @@
 
 Face-based detectors (GenConViT) score face crops, not whole frames. A face detector here is any
 callable that takes one uint8 RGB frame ``[H, W, 3]`` and returns integer boxes ``[K, 4]`` as
-``(top, left, bottom, right)`` (bottom/right exclusive) — the `FaceDetector` protocol — and has a
-``name`` saying which finder it is (run records name the finder that ran).
+``(top, left, bottom, right)`` (bottom/right exclusive) — the `FaceDetector` protocol of
+`benchmark.face_boxes` — and has a ``name`` saying which finder it is (run records name the
+finder that ran).
 
 - ``dlib_hog`` (`benchmark.dlib_faces.DlibHOGFaceDetector`): what upstream methods use
   (``face_recognition``'s HOG model); needs the optional ``faces`` extra.
@@ -18,28 +19,17 @@ Detectors are plain settings until first used, so they pickle into DataLoader wo
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, runtime_checkable
+import warnings
+from typing import Any, Mapping
 
 import numpy as np
 
+from benchmark import dlib_faces
 from benchmark.errors import DataError, UnknownKeyError
+from benchmark.face_boxes import FaceDetector, check_frame, clip_boxes
 
-
-@runtime_checkable
-class FaceDetector(Protocol):
-    """Frame uint8 RGB ``[H, W, 3]`` → int64 boxes ``[K, 4]`` ``(top, left, bottom, right)``."""
-
-    name: str
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
-
-
-def _check_frame(frame: np.ndarray) -> None:
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3:
-        shape = getattr(frame, "shape", type(frame).__name__)
-        raise DataError(f"face detection: expected one RGB frame [H, W, 3], got {shape}")
-    if frame.dtype != np.uint8:
-        raise DataError(f"face detection: expected a uint8 frame, got dtype {frame.dtype}")
+__all__ = ["FACE_DETECTORS", "FaceDetector", "LBPCascadeFaceDetector", "WholeFrameDetector",
+           "build_face_detector", "clip_boxes", "crop_faces", "faces_in_frames"]
 
 
 class LBPCascadeFaceDetector:
@@ -75,7 +65,7 @@ class LBPCascadeFaceDetector:
         return self._cascade
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        _check_frame(frame)
+        check_frame(frame)
         height, width = frame.shape[:2]
         side = max(self.min_size, int(min(height, width) * self.min_size_ratio))
         if side > min(height, width):
@@ -93,28 +83,22 @@ class WholeFrameDetector:
     name = "whole_frame"
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
-        _check_frame(frame)
+        check_frame(frame)
         return np.array([[0, 0, frame.shape[0], frame.shape[1]]], np.int64)
 
 
 def _dlib_hog(**kwargs) -> FaceDetector:
-    from benchmark.dlib_faces import DlibHOGFaceDetector
-
-    return DlibHOGFaceDetector(**kwargs)
+    return dlib_faces.DlibHOGFaceDetector(**kwargs)
 
 
 def _auto(fallback: Mapping[str, Any] | None = None, **kwargs) -> FaceDetector:
     """dlib's HOG detector (``kwargs``) where dlib is installed, else the LBP cascade
     (``fallback`` arguments), with a warning: the run then does not find faces as upstream."""
-    import warnings
-
-    from benchmark.dlib_faces import INSTALL_HINT, dlib_available
-
-    if dlib_available():
+    if dlib_faces.dlib_available():
         return _dlib_hog(**kwargs)
     warnings.warn(f"face detector 'auto': dlib is not installed, using the LBP cascade fallback, "
-                  f"which finds other faces than upstream's dlib HOG detector; {INSTALL_HINT}",
-                  stacklevel=3)
+                  f"which finds other faces than upstream's dlib HOG detector; "
+                  f"{dlib_faces.INSTALL_HINT}", stacklevel=3)
     return LBPCascadeFaceDetector(**dict(fallback or {}))
 
 
@@ -138,15 +122,6 @@ def build_face_detector(cfg: Mapping[str, Any] | None = None) -> FaceDetector:
         return FACE_DETECTORS[kind](**cfg)
     except TypeError as error:
         raise DataError(f"face detector '{kind}': bad arguments {sorted(cfg)} ({error})") from None
-
-
-def clip_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Boxes ``[K, 4]`` clipped to the frame; empty boxes are dropped."""
-    boxes = boxes.copy()
-    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, height)
-    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, width)
-    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-    return boxes[keep]
 
 
 def crop_faces(frame: np.ndarray, boxes: np.ndarray, size: int,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.io import atomic_write_frame, atomic_write_json
+from benchmark.preflight import content_key
 
 log = logging.getLogger("vbench.run")
 
@@ -18,7 +19,6 @@ def _record(ctx) -> dict[str, Any]:
     """The parts of run.json known before any work."""
     from benchmark.data.several import describe_parts
     from benchmark.distributed import world
-    from benchmark.preflight import content_key
     from benchmark.runs import device_info, package_versions
     from benchmark.version import code_info
 
@@ -77,8 +77,6 @@ def write_stopped(ctx, err: BaseException) -> None:
 
 def find_reusable(ctx) -> dict[str, Any] | None:
     """A complete run of the same content (everything but the code) in the same ``--out``."""
-    from benchmark.preflight import content_key
-
     wanted = content_key(ctx.key_spec)
     for info_path in sorted(ctx.run.dir.parent.glob("*/run.json")):
         if info_path.parent == ctx.run.dir:

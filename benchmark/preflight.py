@@ -8,15 +8,19 @@ the data and the protocol's plan. Only when all of them pass does the run direct
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
-from benchmark.errors import DataError, IncompatibleMethodError
+from benchmark.errors import DataError, IncompatibleMethodError, StoreError
+from benchmark.protocol import PROTOCOLS, get_protocol
+from benchmark.run_context import RunContext, resolve_device
 
 log = logging.getLogger("vbench.run")
 _SHOW = 5
 
 
 def prepare(request, dry: bool = False):
-    """Resolves and checks a `benchmark.runner.RunRequest` into a `RunContext` with its plan.
+    """Resolves and checks a `benchmark.run_context.RunRequest` into a `RunContext` with its plan.
 
     Args:
         dry: a dry run: ``--out`` is not created.
@@ -25,10 +29,8 @@ def prepare(request, dry: bool = False):
     from benchmark.detector import check_precision
     from benchmark.distributed import init_from_env, is_main, main_first
     from benchmark.registry import registry
-    from benchmark.runner import RunContext, check_out_dir, resolve_device
     from benchmark.runs import Run, run_key
     from benchmark.weights import check_compatible, parse_weights
-    from benchmark.protocol import get_protocol
 
     protocol = get_protocol(request.protocol)
     check_method_kind(protocol, request.method)
@@ -69,11 +71,30 @@ def prepare(request, dry: bool = False):
     return ctx
 
 
+def check_out_dir(out: str) -> Path:
+    """``--out`` must be a folder this process can create and write; nothing is created here (the
+    run directory is created when it is locked)."""
+    path = Path(out)
+    too_long = [p for p in path.parts if len(os.fsencode(p)) > 255]
+    if too_long:
+        raise StoreError(f"cannot create --out folder {path}: File name too long "
+                         f"({len(os.fsencode(too_long[0]))} bytes in one name; the limit is 255)")
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise StoreError(f"cannot create --out folder {path}: a file of that name is in the way "
+                         f"({probe})")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create --out folder {path}: permission denied ({probe} is not "
+                         f"writable)")
+    return path
+
+
 def check_method_kind(protocol, method: str) -> None:
     """The method's registry.yaml ``kind`` must be one the protocol runs (its ``METHOD_KINDS``):
     a defence has no clip scores for a detector protocol, a detector nothing to protect."""
     from benchmark.registry import registry
-    from benchmark.protocol import PROTOCOLS, get_protocol
 
     kind = registry().get(method).kind
     if kind in protocol.method_kinds:

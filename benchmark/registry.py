@@ -298,16 +298,18 @@ class MethodEntry:
 
         The entry's input spec fills what the config's ``input`` leaves out; ``overrides``
         (``{"train.epochs": 2}``, from ``--cfg-options``) are applied and validated too. Unknown keys
-        and values of the wrong type are refused (see `benchmark.config`).
+        and values of the wrong type are refused (see `benchmark.config`). The method's class
+        loads it (``load_config``: `benchmark.detector.Detector`'s, `benchmark.defence.Defence`'s),
+        so the registry knows no schema.
         """
-        from benchmark.config import load_method_config
-
-        path = self.config_path(name)
-        if self.kind == "defence":
-            from benchmark.defences.config import load_defence_config
-
-            return load_defence_config(self, name, path, overrides or {})
-        return load_method_config(self, name, path, overrides or {})
+        path = self.config_path(name)  # unknown names refused before anything is imported
+        cls = self.load_class()
+        load = getattr(cls, "load_config", None)
+        if load is None:
+            raise RegistryError(f"{self.origin}: method '{self.key}': '{self.entry_point}' has no "
+                                f"load_config (subclass benchmark.detector.Detector or "
+                                f"benchmark.defence.Defence)")
+        return load(self, name, path, overrides or {})
 
 
 class MethodRegistry(Registry[MethodEntry]):

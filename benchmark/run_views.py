@@ -1,6 +1,6 @@
 """Scoring clean and perturbed views of videos inside a run (robustness), with the score cache.
 
-A mixin of `benchmark.runner.RunContext`: it uses the context's request, unit, models, weights,
+A mixin of `benchmark.run_context.RunContext`: it uses the context's request, unit, models, weights,
 workers and timings.
 """
 from __future__ import annotations

@@ -1,16 +1,19 @@
 """How well generation-time defences work: MMVGM's protection (``--method mmvgm_protect``) and the
 LVDM unsafe-generation guard (``--method lvdm``).
 
-mmvgm_protect: one unit per protection setting (directed, undirected and the random-sign control,
+The method is a `benchmark.defence.Defence`; its registry.yaml task says which interface it
+implements, and this module reaches it only through that interface.
+
+mmvgm_protect (an `ImageProtection`): one unit per protection setting (directed, undirected and the random-sign control,
 for every budget in ``eps``). Each protects the images (embedded default: vbench-mini photographs)
 against the method's target and measures imperceptibility, the shift of the target's conditioning,
 how far the generated video departs from the clean image's, whether the pipeline's detector flags
 it, the protection's robustness to degradations before generation and its transfer to a target it
 was not computed on (`benchmark.defences.efficacy`).
 
-lvdm: one unit: trajectories, the (category, step) detectors, the test videos' flags, the online
-guard; metrics are the (η, λ) table beside the last-step baseline, per-step accuracy and the
-guard's stop steps (`benchmark.defences.unsafe`).
+lvdm (a `GenerationGuard`): one unit: trajectories, the (category, step) detectors, the test
+videos' flags, the online guard; metrics are the (η, λ) table beside the last-step baseline,
+per-step accuracy and the guard's stop steps (the defence's own `score_table` and `metrics`).
 
 ``efficacy`` (the primary metric) is a different quantity per task, so leaderboards should be read
 per method: mmvgm_protect: mean 1 - SSIM between videos from protected and clean images; lvdm: F1
@@ -75,12 +78,12 @@ def plan(ctx) -> list[Unit]:
     """mmvgm_protect: one unit per (mode, budget) plus the random control; lvdm: one unit."""
     if _task(ctx) == "unsafe_generation":
         return [Unit("lvdm", trains=False)]
-    from benchmark.defences import build_defence
+    from benchmark.defence import build_defence
 
     defence = build_defence(ctx.request.method, ctx.config)
     units = []
     for eps in ctx.options["eps"]:
-        defence.setting(defence.modes[0], eps=eps)  # refuses a bad budget before any work
+        defence.check_budget(eps)  # refuses a bad budget before any work
         units += [Unit(f"{mode} eps={eps}", trains=False, members={"mode": (mode,), "eps": (eps,)})
                   for mode in [*defence.modes, "random"]]
     return units
@@ -91,7 +94,7 @@ def _setup(method: str, config_json: str, images: int, seed: int, detector: str)
     """Targets, images and the trained detector, shared by a run's units (one process)."""
     import json
 
-    from benchmark.defences import build_defence
+    from benchmark.defence import build_defence
     from benchmark.defences.efficacy import protection_setup
 
     return protection_setup(build_defence(method, json.loads(config_json)), images, seed, detector)
@@ -113,14 +116,13 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
     """The unit's tidy table (see the module docstring), with the runner's columns."""
     import json
 
-    from benchmark.defences import build_defence
+    from benchmark.defence import build_defence
     from benchmark.defences.runtime import single_thread
 
     with single_thread():
         if _task(ctx) == "unsafe_generation":
-            from benchmark.defences.unsafe import score_lvdm
-
-            table = score_lvdm(build_defence(ctx.request.method, ctx.config), ctx.request.progress)
+            guard = build_defence(ctx.request.method, ctx.config)
+            table = guard.score_table(ctx.request.progress)
         else:
             from benchmark.defences.efficacy import score_setting
 
@@ -135,12 +137,12 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
 
 
 def metrics(scores: pd.DataFrame, options: dict) -> dict:
-    """Protection: per (setting, model, condition) means; LVDM: the sweep (from the table alone)."""
+    """Protection: per (setting, model, condition) means; a guard (LVDM): its own metrics, from
+    the table alone (the table's ``method`` names the registered defence that computes them)."""
     if "step" in scores.columns:
-        from benchmark.defences.unsafe import lvdm_metrics
+        from benchmark.defence import defence_class
 
-        return lvdm_metrics(scores, [int(e) for e in options["etas"]],
-                            [float(v) for v in options["lambdas"]])
+        return defence_class(str(scores["method"].iloc[0])).metrics(scores, options)
     from benchmark.defences.efficacy import protection_metrics
 
     return protection_metrics(scores)

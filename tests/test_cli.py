@@ -45,7 +45,7 @@ def test_report_rejects_non_run_dir(capsys, tmp_path):
 def test_default_workers_depend_on_device_and_cores(monkeypatch, device, cores, expected):
     import os
 
-    from benchmark.runner import default_workers
+    from benchmark.run_context import default_workers
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert default_workers(device) == expected

@@ -1,7 +1,7 @@
 """One contract every registered defence (``kind: defence`` in registry.yaml) passes."""
 import pytest
 
-from benchmark.defences import build_defence
+from benchmark.defence import TASK_INTERFACES, Defence, build_defence, defence_class
 from benchmark.detector import build_detector
 from benchmark.errors import ConfigError, RegistryError
 from benchmark.registry import KIND_TASKS, registry
@@ -22,6 +22,23 @@ def test_entry_is_complete(key):
     assert entry.paper.get("title") and entry.paper.get("arxiv") and entry.paper.get("year")
     assert entry.upstream.startswith("https://") and entry.trained_on
     assert "paper" in entry.weights and entry.weights["paper"].get("file")
+
+
+@pytest.mark.parametrize("key", DEFENCES)
+def test_the_class_implements_the_interface_of_each_task_and_owns_its_schema(key):
+    cls = defence_class(key)
+    assert issubclass(cls, Defence) and not getattr(cls, "__abstractmethods__", None)
+    assert all(issubclass(cls, TASK_INTERFACES[task]) for task in registry().get(key).tasks)
+    assert cls.config_schema.__module__.startswith(cls.__module__.rpartition(".")[0])
+
+
+def test_a_defence_class_outside_the_interface_is_refused(tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text("methods:\n  x:\n    kind: defence\n    entry_point: 'collections:OrderedDict'\n"
+                    "    configs: {mini: a, paper: b}\n    tasks: [protection]\n    paper: {}\n"
+                    "    upstream: u\n    weights: {}\n    trained_on: t\n")
+    with pytest.raises(RegistryError, match="not a benchmark.defence.ImageProtection subclass"):
+        build_defence("x", {}, registry_path=str(path))
 
 
 @pytest.mark.parametrize("key", DEFENCES)

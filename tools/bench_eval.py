@@ -273,7 +273,7 @@ def main() -> int:
 
     from benchmark.detector import build_detector
     from benchmark.distributed import init_from_env, is_main, shutdown, world
-    from benchmark.runner import resolve_device
+    from benchmark.run_context import resolve_device
 
     if args.threads < 0:
         parser.error("--threads must be >= 0")

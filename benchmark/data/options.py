@@ -1,7 +1,7 @@
 """How to read user data: layout, root, real folder names, split rule, compression, pairing.
 
 `DataOptions` is what the CLI flags (``--layout``, ``--data-root``, ``--real-dirs``, ``--split``,
-``--option compression=c40``) become; `benchmark.datasets.resolve_data` and
+``--option compression=c40``) become; `benchmark.data.prepare.resolve_data` and
 `benchmark.data.prepare.prepare_data` take it. It imports nothing heavy.
 """
 from __future__ import annotations

@@ -1,51 +1,25 @@
 """``--data`` to the manifest a run uses: read, group sources, split, fingerprint.
 
-`prepare_data` is the one path from a data spec to a manifest; `benchmark.datasets.resolve_data`
-and ``vbench data inspect`` both go through it, so what inspection shows is what a run uses.
+`prepare_data` is the one path from a data spec to a manifest; `resolve_data`, runs and
+``vbench data inspect`` all go through it, so what inspection shows is what a run uses.
 """
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from benchmark.data.options import DataOptions
+from benchmark.data.prepared import PreparedData
 from benchmark.data.scan import ReadLog
+from benchmark.data.several import check_names, combine, split_spec
+from benchmark.datasets import DATASETS
 
-
-@dataclass
-class PreparedData:
-    """A manifest and how it was made.
-
-    Attributes:
-        spec: the ``--data`` value.
-        name: the data's name (a named dataset, or the folder/file stem).
-        layout: the layout read (``named`` for a named dataset).
-        manifest: the validated manifest, with a ``fingerprint`` column when fingerprinted.
-        log: what was skipped, merged and assumed; how sources and splits were made.
-        options: the options used.
-        fingerprints: {"computed": n, "cached": n, "seconds": t} (empty when not fingerprinted).
-        parts: for ``--data A,B``, each part as prepared on its own (`benchmark.data.several`);
-            empty for one dataset.
-    """
-
-    spec: str
-    name: str
-    layout: str
-    manifest: pd.DataFrame
-    log: ReadLog
-    options: DataOptions
-    fingerprints: dict = field(default_factory=dict)
-    parts: list = field(default_factory=list)
+__all__ = ["PreparedData", "data_name", "prepare_data", "prepare_datasets", "resolve_data"]
 
 
 def data_name(spec: str, options: DataOptions) -> str:
     """The name a run gives ``spec``: a named dataset's name, ``options.dataset``, or the file stem."""
-    from benchmark.datasets import DATASETS
-
     if spec in DATASETS:
         return spec
     path = Path(os.path.abspath(spec))
@@ -55,7 +29,6 @@ def data_name(spec: str, options: DataOptions) -> str:
 def _named(spec: str, seed: int, options: DataOptions, log: ReadLog):
     from benchmark.data.manifest import load_manifest
     from benchmark.data.sources import finish_manifest
-    from benchmark.datasets import DATASETS
 
     try:
         path = DATASETS.get(spec)(seed)
@@ -85,7 +58,6 @@ def prepare_data(spec: str, seed: int = 0, options: DataOptions | None = None) -
     from benchmark.data.fingerprint import FingerprintCache, add_fingerprints
     from benchmark.data.readers import read_rows
     from benchmark.data.sources import finish_manifest
-    from benchmark.datasets import DATASETS
     from benchmark.errors import UnknownKeyError
 
     options = options or DataOptions()
@@ -118,11 +90,29 @@ def prepare_datasets(spec: str, seed: int = 0, options: DataOptions | None = Non
     Raises:
         DataError: a dataset named twice, or parts sharing a dataset name or video ids.
     """
-    from benchmark.data.several import check_names, combine, split_spec
-
     options = options or DataOptions()
     specs = split_spec(spec)
     if len(specs) == 1:
         return prepare_data(specs[0], seed=seed, options=options)
     check_names(specs, options)
     return combine(spec, [prepare_data(part, seed=seed, options=options) for part in specs])
+
+
+def resolve_data(spec: str, seed: int = 0, options: DataOptions | None = None):
+    """``--data`` → (dataset name, manifest DataFrame).
+
+    The manifest has sources grouped, the split rule applied and (unless ``options.fingerprint``
+    is False) a ``fingerprint`` column; its sources never span two splits. For the full account
+    (what was skipped, how sources were grouped) call `prepare_data`.
+
+    Args:
+        spec: a name from `benchmark.datasets.DATASETS`, a manifest (``.csv``), a DeepfakeBench
+            JSON index, or a folder in one of the layouts of `benchmark.data.readers`.
+        seed: the seed of generated datasets and of drawn splits.
+        options: a `benchmark.data.options.DataOptions`; None for the defaults.
+    """
+    from benchmark.data.manifest import check_no_leakage
+
+    prepared = prepare_data(spec, seed=seed, options=options)
+    check_no_leakage(prepared.manifest)
+    return prepared.name, prepared.manifest

@@ -15,7 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.data.options import DataOptions
+from benchmark.data.prepared import PreparedData
 from benchmark.data.scan import ReadLog
+from benchmark.datasets import DATASETS
 from benchmark.errors import DataError
 
 _SHOW = 5
@@ -23,8 +25,6 @@ _SHOW = 5
 
 def split_spec(spec: str) -> list[str]:
     """``"A,B"`` → ``["A", "B"]``; a spec that names a dataset or an existing path stays whole."""
-    from benchmark.datasets import DATASETS
-
     if "," not in spec or spec in DATASETS or Path(spec).exists():
         return [spec]
     parts = [part.strip() for part in spec.split(",")]
@@ -39,8 +39,6 @@ def check_names(specs: list[str], options: DataOptions) -> None:
     and the data option ``dataset=``, which would give every part the same name."""
     import os
 
-    from benchmark.datasets import DATASETS
-
     if options.dataset:
         raise DataError(f"--data {','.join(specs)}: the data option dataset={options.dataset} "
                         f"would name every part the same; the dataset column must tell them apart")
@@ -52,14 +50,13 @@ def check_names(specs: list[str], options: DataOptions) -> None:
         seen[key] = spec
 
 
-def combine(spec: str, parts: list) -> "PreparedData":  # noqa: F821 (benchmark.data.prepare)
+def combine(spec: str, parts: list[PreparedData]) -> PreparedData:
     """One `PreparedData` over ``parts``: their manifests concatenated, logs merged.
 
     Raises:
         DataError: two parts hold the same ``dataset`` value or the same ``video_id``.
     """
     from benchmark.data.manifest import validate_manifest
-    from benchmark.data.prepare import PreparedData
 
     _check_disjoint(parts, "dataset", "dataset {value!r} comes from both {a!r} and {b!r}; each "
                     "part of --data must hold its own datasets")

@@ -1,4 +1,7 @@
-"""The computations of the ``protection_efficacy`` protocol for MMVGM's protection.
+"""The computations of the ``protection_efficacy`` protocol for image protections (MMVGM's).
+
+The defence is a `benchmark.defence.ImageProtection`: it supplies its targets, its evaluation
+images and its protected images; everything measured here is shared by every such defence.
 
 `protection_setup` builds what every setting shares (target, transfer target, images, the directed
 target image, clean videos, the pipeline's detector); `score_setting` protects the images with one
@@ -41,7 +44,7 @@ MEASURES = ("psnr", "ssim", "perceptual", "linf_255", "l2", "embed_cos_orig", "e
 class ProtectionSetup:
     """What every protection setting of one run shares."""
 
-    defence: Any
+    defence: Any                  # a `benchmark.defence.ImageProtection`
     names: list[str]
     images: torch.Tensor          # [N, 3, S, S] in [0, 1]
     references: torch.Tensor      # the directed target image, [N, 3, S, S]
@@ -67,7 +70,7 @@ def protection_setup(defence, count: int = 0, seed: int = 0, detector: str = "mm
     """Images, targets, clean videos and the trained detector for one run (see module docstring).
 
     Args:
-        defence: an `MMVGMProtect`.
+        defence: a `benchmark.defence.ImageProtection`.
         count: images to protect (0: the config's ``images.count``).
         seed: seeds generation and the detector.
         detector: ``method:config`` of the pipeline's detector.
@@ -77,12 +80,12 @@ def protection_setup(defence, count: int = 0, seed: int = 0, detector: str = "mm
     from benchmark.defences.video_detector import train_video_detector
     from benchmark.generation.stills import evaluation_stills
 
-    cfg = defence.config["images"]
+    default_count, target_photo = defence.evaluation_images()
     target = defence.target()
-    stills = evaluation_stills(count or cfg["count"], exclude=(cfg["target_photo"],))
+    stills = evaluation_stills(count or default_count, exclude=(target_photo,))
     images = prepare_images(list(stills.values()), target.size_rule, list(stills))
-    photo = evaluation_stills(len(stills) + 16)[cfg["target_photo"]]
-    references, resized = match_size(to_tensor(rgb_array(photo, cfg["target_photo"]))[None], images)
+    photo = evaluation_stills(len(stills) + 16)[target_photo]
+    references, resized = match_size(to_tensor(rgb_array(photo, target_photo))[None], images)
     method, _, config = detector.partition(":")
     trained = train_video_detector(target, method, config or "mini", detector_clips,
                                    detector_epochs, seed)
@@ -95,7 +98,7 @@ def protection_setup(defence, count: int = 0, seed: int = 0, detector: str = "mm
         setup.clean[model] = {"video": video, "conditioning": _conditioning(t, images),
                               "target_conditioning": _conditioning(t, references),
                               "score": trained.scores(video)}
-    setup.record = {"images": list(stills), "target_photo": cfg["target_photo"],
+    setup.record = {"images": list(stills), "target_photo": target_photo,
                     "target_resized": resized, "detector": trained.info,
                     "models": {m: t.describe() for m, t in setup.models.items()}}
     return setup
@@ -104,18 +107,7 @@ def protection_setup(defence, count: int = 0, seed: int = 0, detector: str = "mm
 def protected(setup: ProtectionSetup, mode: str, eps: Any, steps: int = 0
               ) -> tuple[torch.Tensor, dict[str, Any]]:
     """The images protected by one setting (``random`` = the random-sign control)."""
-    from detectors.mmvgm_protect.protect import protect, random_sign_noise
-
-    defence = setup.defence
-    overrides = {"eps": eps, **({"steps": steps} if steps else {})}
-    if mode == "random":
-        cfg = defence.setting(defence.modes[0], **overrides)
-        noisy = random_sign_noise(setup.images, cfg.eps01, setup.seed)
-        return noisy, {"config": {**cfg.record(), "mode": "random"}, "perceptual": None}
-    cfg = defence.setting(mode, **overrides)
-    refs = setup.references if cfg.directed else None
-    result = protect(defence.target(), setup.images, cfg, refs, log_every=max(cfg.steps // 10, 1))
-    return result.images, {**result.record, "history": result.history}
+    return setup.defence.protected(setup.images, setup.references, mode, eps, steps, setup.seed)
 
 
 def _imperceptibility(clean: torch.Tensor, images: torch.Tensor, perceptual) -> dict[str, np.ndarray]:
@@ -164,7 +156,7 @@ def score_setting(setup: ProtectionSetup, setting: dict[str, Any],
     from benchmark.defences.perceptual import build_perceptual
 
     images, record = protected(setup, setting["mode"], setting["eps"], setting.get("steps", 0))
-    perceptual = build_perceptual(setup.defence.setting("directed").perceptual)
+    perceptual = build_perceptual(setup.defence.perceptual_name())
     base = _imperceptibility(setup.images, images, perceptual)
     parts = []
     for kind, level in _conditions(degradations):

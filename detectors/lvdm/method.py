@@ -12,22 +12,23 @@ be driven step by step by the ``protection_efficacy`` protocol (or a notebook)::
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benchmark.defences.config import LVDMConfig
+from benchmark.defence import GenerationGuard
 from benchmark.errors import DefenceConfigError
 from detectors.lvdm import data as lvdm_data
+from detectors.lvdm.config import LVDMConfig
+from detectors.lvdm.efficacy import lvdm_metrics, score_lvdm
 from detectors.lvdm.rule import check_rule, sweep
 from detectors.lvdm.train import StepDetector, detector_config, step_scores, train_step_detectors
 
 SOURCES = ("embedded", "upstream")
 
 
-class LVDM:
+class LVDM(GenerationGuard):
     """The Latent Variable Defence Mechanism (arXiv 2407.12581).
 
     Args:
@@ -39,7 +40,7 @@ class LVDM:
     config_schema = LVDMConfig
 
     def __init__(self, config: dict[str, Any]):
-        self.config = copy.deepcopy(config)
+        super().__init__(config)
         source = self.config.get("data", {}).get("source")
         if source not in SOURCES:
             raise DefenceConfigError(f"lvdm config {config.get('name')}: data.source must be one of "
@@ -115,6 +116,16 @@ class LVDM:
                          "stopped": decision.stopped, "stop_step": decision.stop_step,
                          "reason": decision.reason})
         return pd.DataFrame(rows)
+
+    def score_table(self, progress: bool = False) -> pd.DataFrame:
+        """One row per (test video, step) of the whole method (`efficacy.score_lvdm`)."""
+        return score_lvdm(self, progress)
+
+    @classmethod
+    def metrics(cls, table: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
+        """The protocol options ``etas`` and ``lambdas`` span the sweep (`efficacy.lvdm_metrics`)."""
+        return lvdm_metrics(table, [int(e) for e in options["etas"]],
+                            [float(v) for v in options["lambdas"]])
 
     def record(self) -> dict[str, Any]:
         rec = {"config": self.config, "detector_config": self.detector_cfg.get("name"),

@@ -8,13 +8,13 @@ Built from ``configs/{mini,paper}.yaml`` (see the README card)::
 """
 from __future__ import annotations
 
-import copy
 from fractions import Fraction
 from typing import Any
 
-from benchmark.defences.config import MMVGMProtectConfig
+from benchmark.defence import ImageProtection
 from benchmark.errors import DefenceConfigError
-from detectors.mmvgm_protect.protect import ProtectConfig, ProtectResult, protect
+from detectors.mmvgm_protect.config import MMVGMProtectConfig
+from detectors.mmvgm_protect.protect import ProtectConfig, ProtectResult, protect, random_sign_noise
 
 MODES = ("directed", "undirected")
 BUDGET_KEYS = ("eps", "step_size")
@@ -31,7 +31,7 @@ def parse_budget(value: Any, name: str) -> float:
                                  f"got {value!r}") from exc
 
 
-class MMVGMProtect:
+class MMVGMProtect(ImageProtection):
     """VGMShield's directed/undirected protection against a configured image-to-video target.
 
     Args:
@@ -43,7 +43,7 @@ class MMVGMProtect:
     config_schema = MMVGMProtectConfig
 
     def __init__(self, config: dict[str, Any]):
-        self.config = copy.deepcopy(config)
+        super().__init__(config)
         self._targets: dict[str, Any] = {}
         modes = self.config.get("protect", {}).get("modes", list(MODES))
         bad = [m for m in modes if m not in MODES]
@@ -87,6 +87,28 @@ class MMVGMProtect:
     def protect(self, images, mode: str, target_images=None, **overrides: Any) -> ProtectResult:
         """Protects a prepared batch ``[N, 3, H, W]`` (see `protect.protect`)."""
         return protect(self.target(), images, self.setting(mode, **overrides), target_images)
+
+    def evaluation_images(self) -> tuple[int, str]:
+        images = self.config["images"]
+        return images["count"], images["target_photo"]
+
+    def perceptual_name(self) -> str:
+        return self.setting("directed").perceptual
+
+    def check_budget(self, eps: Any) -> None:
+        self.setting(self.modes[0], eps=eps)
+
+    def protected(self, images, references, mode: str, eps: Any, steps: int = 0, seed: int = 0):
+        """One setting's protected images and record (``random``: the random-sign control)."""
+        overrides = {"eps": eps, **({"steps": steps} if steps else {})}
+        if mode == "random":
+            cfg = self.setting(self.modes[0], **overrides)
+            noisy = random_sign_noise(images, cfg.eps01, seed)
+            return noisy, {"config": {**cfg.record(), "mode": "random"}, "perceptual": None}
+        cfg = self.setting(mode, **overrides)
+        refs = references if cfg.directed else None
+        result = protect(self.target(), images, cfg, refs, log_every=max(cfg.steps // 10, 1))
+        return result.images, {**result.record, "history": result.history}
 
     def record(self) -> dict[str, Any]:
         return {"config": self.config, "modes": self.modes}

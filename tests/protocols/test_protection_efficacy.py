@@ -7,9 +7,9 @@ import pytest
 
 from benchmark.defences import build_defence
 from benchmark.defences.efficacy import protection_metrics, protection_setup, score_setting
-from benchmark.defences.unsafe import lvdm_metrics
 from benchmark.registry import registry
 from benchmark.runner import SCORE_COLUMNS, check_score_table
+from detectors.lvdm.efficacy import lvdm_metrics
 
 TINY_RECIPE = {"stills": 48, "encoder_steps": 40, "autoencoder_steps": 40, "batch": 16}
 
@@ -89,6 +89,13 @@ def test_lvdm_metrics_from_a_table_alone():
     assert results["summary"]["guard_stopped_rate"] == pytest.approx(3 / 12)
     assert {"stop_step": 3, "videos": 3} in results["guard_stops"]
     assert len(results["per_step"]) == 4
+    # the protocol finds the same computation through the table's method and the Defence interface
+    from protocols import get_protocol
+
+    table = pd.DataFrame(rows).assign(method="lvdm")
+    via_protocol = get_protocol("protection_efficacy").metrics(
+        table, {"etas": ["1", "3"], "lambdas": ["0.6"]})
+    assert via_protocol["summary"] == results["summary"]
 
 
 def test_the_protocol_refuses_detectors():

@@ -1,4 +1,5 @@
-"""The computations of the ``protection_efficacy`` protocol for LVDM.
+"""The computations of the ``protection_efficacy`` protocol for LVDM (`LVDM.score_table`,
+`LVDM.metrics`).
 
 `score_lvdm` runs the whole method (trajectories, the (category, step) detectors, the test videos'
 per-step flags, the online guard on regenerated test videos) and returns one tidy row per (test
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from detectors.lvdm.rule import early_exit, flag_matrix, per_step_accuracy, sweep
 
 
 def score_lvdm(defence, progress: bool = False) -> pd.DataFrame:
@@ -54,8 +57,6 @@ def _table(defence, scores: pd.DataFrame, guard: pd.DataFrame | None, trained: d
 
 def lvdm_metrics(table: pd.DataFrame, etas: list[int], lambdas: list[float]) -> dict[str, Any]:
     """The (η, λ) sweep, per-step accuracy and guard stops, from `score_lvdm`'s table alone."""
-    from detectors.lvdm.rule import early_exit, flag_matrix, per_step_accuracy, sweep
-
     frame = table.assign(video_id=table["video"])
     eta, lam = int(table["rule_eta"].iloc[0]), float(table["rule_lambda"].iloc[0])
     grid = sweep(frame, etas, lambdas, bool(table["rule_balance"].iloc[0]))
