@@ -13,7 +13,7 @@ the core declarations (`BUILTIN_MODULES`); a protocol adds its own when it is lo
     'low'
 
 A key declared twice with different declarations is a `RegistryError` naming both sources; the
-same declaration added again is a no-op. Importing this module costs numpy nothing more: the
+same declaration added again is a no-op. Importing this module is cheap (no numpy): the
 declaring modules are imported on the catalog's first use.
 """
 from __future__ import annotations
