@@ -9,7 +9,8 @@ resample of data that has both classes. Without groups every video is its own so
 the ordinary class-stratified bootstrap.
 
 A resample is held as counts per video (``[B, N]``: how often each video was drawn). Metrics that
-have a vectorised form (AUC) are computed from the counts directly; any other metric is called on
+have a vectorised form (declared in `benchmark.metric_catalog`, e.g. AUC's in
+`benchmark.resampled`) are computed from the counts directly; any other metric is called on
 ``labels[idx], scores[idx]`` with ``idx = np.repeat(arange(N), counts)``, so ``metric_fn`` must not
 depend on the order of the videos (none of `benchmark.metrics` does).
 
@@ -22,12 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from benchmark import deployment as D
 from benchmark import metrics as M
+from benchmark.metric_catalog import CATALOG, Metric
 from benchmark.metrics import ArrayLike, MetricInputError, UndefinedMetricError
 
 MetricFn = Callable[[np.ndarray, np.ndarray], Any]
@@ -114,122 +116,6 @@ class Resampler:
 
 
 # ----------------------------------------------------------------------------- metric evaluation
-def _auc_from_counts(y: np.ndarray, s: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Weighted Mann-Whitney AUC of each row of counts ``[B, N]`` (ties count half) → ``[B]``."""
-    order = np.argsort(s, kind="mergesort")
-    s_sorted, fake = s[order], y[order].astype(bool)
-    starts = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1]  # first index of each tied run
-    c = counts[:, order].astype(np.float64)
-    pos = np.add.reduceat(np.where(fake, c, 0.0), starts, axis=1)  # [B, G] per distinct score
-    neg = np.add.reduceat(np.where(fake, 0.0, c), starts, axis=1)
-    neg_below = np.cumsum(neg, axis=1) - neg
-    pairs = pos.sum(axis=1) * neg.sum(axis=1)
-    wins = (pos * (neg_below + 0.5 * neg)).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(pairs > 0, wins / np.where(pairs > 0, pairs, 1.0), np.nan)
-
-
-def _roc_from_counts(y: np.ndarray, s: np.ndarray, counts: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted ROC of each resample: true and false positive counts at each distinct score,
-    thresholds descending (``[B, G]`` each), and the totals of fakes and reals (``[B]``)."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, fake = s[order], y[order].astype(bool)
-    starts = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1]
-    c = counts[:, order].astype(np.float64)
-    tps = np.cumsum(np.add.reduceat(np.where(fake, c, 0.0), starts, axis=1), axis=1)
-    fps = np.cumsum(np.add.reduceat(np.where(fake, 0.0, c), starts, axis=1), axis=1)
-    return tps, fps, tps[:, -1], fps[:, -1]
-
-
-def _rates(tps, fps, n_pos, n_neg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fpr, tpr) ``[B, G+1]`` with the (0, 0) point first, and which rows have both classes."""
-    ok = (n_pos > 0) & (n_neg > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpr = np.c_[np.zeros(len(tps)), tps / n_pos[:, None]]
-        fpr = np.c_[np.zeros(len(fps)), fps / n_neg[:, None]]
-    return fpr, tpr, ok
-
-
-def _ap_from_counts(y, s, counts) -> np.ndarray:
-    """Average precision (no interpolation, as `benchmark.metrics.average_precision`)."""
-    tps, fps, n_pos, n_neg = _roc_from_counts(y, s, counts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tps + fps > 0, tps / np.where(tps + fps > 0, tps + fps, 1.0), 0.0)
-        recall = tps / n_pos[:, None]
-    steps = np.diff(np.c_[np.zeros(len(tps)), recall], axis=1)
-    out = np.sum(steps * precision, axis=1)
-    return np.where((n_pos > 0) & (n_neg > 0), out, np.nan)
-
-
-def _eer_from_counts(y, s, counts) -> np.ndarray:
-    """Equal error rate: where the ROC curve, linear between points, crosses FPR = 1 - TPR."""
-    fpr, tpr, ok = _rates(*_roc_from_counts(y, s, counts))
-    gap = fpr + tpr - 1.0  # -1 at (0, 0), +1 at (1, 1), never decreasing
-    i = np.argmax(np.nan_to_num(gap, nan=-1.0) >= 0.0, axis=1)
-    rows = np.arange(len(gap))
-    prev = np.maximum(i - 1, 0)
-    g0, g1 = gap[rows, prev], gap[rows, i]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(g1 > g0, -g0 / np.where(g1 > g0, g1 - g0, 1.0), 0.0)
-    out = np.where(g1 == 0.0, fpr[rows, i], fpr[rows, prev] + t * (fpr[rows, i] - fpr[rows, prev]))
-    return np.where(ok, out, np.nan)
-
-
-def _tpr_at_fpr_from_counts(y, s, counts, max_fpr: float = 0.05) -> np.ndarray:
-    """Highest TPR among ROC points with FPR <= ``max_fpr``."""
-    fpr, tpr, ok = _rates(*_roc_from_counts(y, s, counts))
-    out = np.where(fpr <= max_fpr, tpr, -np.inf).max(axis=1)
-    return np.where(ok, out, np.nan)
-
-
-def _accuracy_from_counts(y, s, counts, threshold: float = 0.5) -> np.ndarray:
-    """Share of resampled videos classified right by ``score >= threshold`` → fake."""
-    correct = ((s >= threshold) == (y == 1)).astype(np.float64)
-    total = counts.sum(axis=1).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, counts @ correct / np.where(total > 0, total, 1.0), np.nan)
-
-
-def _pauc_from_counts(y, s, counts, max_fpr: float = 0.1, standardized: bool = True) -> np.ndarray:
-    """Area under the ROC curve for FPR <= ``max_fpr`` (linear between points), McClish-standardized."""
-    fpr, tpr, ok = _rates(*_roc_from_counts(y, s, counts))
-    fpr, tpr = np.nan_to_num(fpr), np.nan_to_num(tpr)
-    inside = fpr <= max_fpr
-    last = inside.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1)  # last point with fpr <= max
-    rows = np.arange(len(fpr))
-    nxt = np.minimum(last + 1, fpr.shape[1] - 1)
-    x0, x1, t0, t1 = fpr[rows, last], fpr[rows, nxt], tpr[rows, last], tpr[rows, nxt]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cut = np.where(x1 > x0, t0 + (max_fpr - x0) * (t1 - t0) / np.where(x1 > x0, x1 - x0, 1.0), t0)
-    segments = np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2.0
-    keep = inside[:, 1:]  # segments that end inside the limit (their start is inside too)
-    area = np.sum(np.where(keep, segments, 0.0), axis=1)
-    area += np.where(last < fpr.shape[1] - 1, (max_fpr - x0) * (t0 + cut) / 2.0, 0.0)
-    if standardized:
-        chance = max_fpr ** 2 / 2.0
-        area = 0.5 * (1.0 + (area - chance) / (max_fpr - chance))
-    return np.where(ok, area, np.nan)
-
-
-def _brier_from_counts(y, s, counts) -> np.ndarray:
-    total = counts.sum(axis=1).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, counts @ ((s - y) ** 2) / np.where(total > 0, total, 1.0), np.nan)
-
-
-def _ece_from_counts(y, s, counts, n_bins: int = D.DEFAULT_BINS, binning: str = "equal-width"
-                     ) -> np.ndarray:
-    """ECE with the bins of the full data (equal-mass edges are not re-drawn per resample)."""
-    edges = D.bin_edges(s, n_bins, binning)
-    which = np.searchsorted(edges[1:-1], s, side="left")
-    onehot = np.eye(n_bins)[which]  # [N, K]
-    c = counts.astype(np.float64)
-    total, fakes, n = c @ (onehot * s[:, None]), c @ (onehot * y[:, None]), c.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, np.abs(total - fakes).sum(axis=1) / np.where(n > 0, n, 1.0), np.nan)
-
-
 def _auc_jackknife(y: np.ndarray, s: np.ndarray, cluster: np.ndarray, n_clusters: int
                    ) -> np.ndarray:
     """AUC with each source left out, ``[n_clusters]``, in O(N log N).
@@ -264,31 +150,24 @@ def _auc_jackknife(y: np.ndarray, s: np.ndarray, cluster: np.ndarray, n_clusters
         return np.where(pairs > 0, kept / np.where(pairs > 0, pairs, 1.0), np.nan)
 
 
-# metric functions with a form vectorised over resamples, and over jackknife samples (validated
-# inputs assumed); the tests compare both with the metric called on index arrays. A
-# functools.partial of one of them passes its keywords on.
-VECTORISED: dict[Callable, Callable[..., np.ndarray]] = {
-    M.roc_auc: _auc_from_counts,
-    M.average_precision: _ap_from_counts,
-    M.eer: _eer_from_counts,
-    M.tpr_at_fpr: _tpr_at_fpr_from_counts,
-    M.accuracy: _accuracy_from_counts,
-    D.partial_auc: _pauc_from_counts,
-    D.brier_score: _brier_from_counts,
-    D.expected_calibration_error: _ece_from_counts,
-}
+# the closed-form AUC jackknife (BCa's acceleration); the resample forms are declared with each
+# metric (`benchmark.metric_catalog.Metric.vectorised`)
 VECTORISED_JACKKNIFE: dict[Callable, Callable[..., np.ndarray]] = {M.roc_auc: _auc_jackknife}
 
 
-def _fast(metric_fn: MetricFn):
-    """The vectorised form of ``metric_fn`` (a known function or a partial of one), or None."""
-    if metric_fn in VECTORISED:
-        return VECTORISED[metric_fn]
-    func = getattr(metric_fn, "func", None)
-    if func in VECTORISED and not getattr(metric_fn, "args", ()):
-        keywords = dict(metric_fn.keywords)
-        return lambda y, s, counts: VECTORISED[func](y, s, counts, **keywords)
-    return None
+def _fast(metric_fn: MetricFn | Metric):
+    """The vectorised form of ``metric_fn``, or None: a catalog `Metric`'s own, else the form
+    declared for the function (or for the function of a keywords-only partial, which passes its
+    keywords on)."""
+    if isinstance(metric_fn, Metric):
+        return None if metric_fn.vectorised is None else metric_fn.on_counts
+    func, keywords = metric_fn, {}
+    if isinstance(metric_fn, partial) and not metric_fn.args:
+        func, keywords = metric_fn.func, dict(metric_fn.keywords)
+    form = CATALOG.vectorised_for(func)
+    if form is None:
+        return None
+    return lambda y, s, counts: form(y, s, counts, **keywords)
 
 
 def call_metric(metric_fn: MetricFn, y: np.ndarray, s: np.ndarray) -> tuple[float, str]:
@@ -416,5 +295,7 @@ def check_options(n_resamples: int, level: float, method: str, seed: int) -> Non
 
 
 def _name(metric_fn: Callable) -> str:
+    if isinstance(metric_fn, Metric):
+        metric_fn = metric_fn.fn
     return getattr(metric_fn, "__name__", None) or getattr(getattr(metric_fn, "func", None),
                                                            "__name__", repr(metric_fn))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from benchmark.data.options import DATASET_LAYOUTS
 from benchmark.datasets import BUILTIN as BUILTIN_DATASETS
+from benchmark.metric_catalog import register_builtin_metrics
 from benchmark.perturb.config import DEFAULT_SET
 from benchmark.perturb.functions import BUILTIN_FUNCTIONS
 
@@ -30,3 +31,4 @@ def register(plugin) -> None:
     for name, target in BUILTIN_FUNCTIONS.items():
         plugin.frame_function(name, target)
     plugin.perturbations(DEFAULT_SET)
+    register_builtin_metrics(plugin)

@@ -15,23 +15,24 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmark import metrics as M
 from benchmark.errors import DataError
 from benchmark.intervals import SETTINGS, paired_difference
+from benchmark.metric_catalog import CATALOG, Metric
 from benchmark.report import RunData
 
-THRESHOLD = 0.5
-BOOTSTRAPPED = {"ap": M.average_precision, "eer": M.eer,
-                "tpr_at_fpr5": partial(M.tpr_at_fpr, max_fpr=0.05),
-                "acc_at_0.5": partial(M.accuracy, threshold=THRESHOLD)}
+THRESHOLD = 0.5  # a video's verdict: score >= THRESHOLD is called fake (flips)
 MAX_FLIPS = 50
+
+
+def compared_metrics() -> tuple[Metric, ...]:
+    """The metrics a comparison tests, in table order: those declared with a ``paired_test``."""
+    return tuple(m for m in CATALOG if m.paired_test is not None)
 
 
 def check_comparable(runs: list[RunData], intersect: bool) -> None:
@@ -63,27 +64,37 @@ def _pair(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_cell(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, Any]:
-    """Every metric's paired difference (a - b) on one test set's shared videos."""
-    from benchmark.stats import correct_at, delong_test, mcnemar, paired_bootstrap
-
+    """Every compared metric's paired difference (a - b) on one test set's shared videos."""
     both = _pair(a, b)
     y = both["label"].to_numpy()
     sa, sb, groups = both["score_a"].to_numpy(), both["score_b"].to_numpy(), both["source_id"].to_numpy()
     out: dict[str, Any] = {"n_videos": len(both), "n_real": int((y == 0).sum()), "n_fake": int(y.sum())}
     if len(both) == 0:
         return {**out, "note": "no shared scored videos"}
-    test = delong_test(y, sa, sb, level=SETTINGS["level"])
-    out["auc"] = {"a": test.auc_a, "b": test.auc_b, "difference": test.difference, "low": test.low,
-                  "high": test.high, "p_value": test.p_value, "test": "DeLong", "note": test.note}
-    for key, fn in BOOTSTRAPPED.items():
-        boot = paired_bootstrap(fn, y, sa, sb, groups, n_resamples=SETTINGS["n_resamples"],
-                                seed=SETTINGS["seed"], level=SETTINGS["level"])
-        out[key] = {"a": boot.estimate_a, "b": boot.estimate_b, "difference": boot.estimate,
-                    "low": boot.low, "high": boot.high, "p_value": boot.p_value,
-                    "test": "paired bootstrap", "note": boot.note}
-    exact = mcnemar(correct_at(y, sa, THRESHOLD), correct_at(y, sb, THRESHOLD))
-    out["acc_at_0.5"].update(p_value=exact.p_value, test="McNemar exact (interval: paired bootstrap)",
-                             disagreements=[exact.a_only, exact.b_only])
+    for metric in compared_metrics():
+        out[metric.key] = _paired(metric, y, sa, sb, groups)
+    return out
+
+
+def _paired(metric: Metric, y: np.ndarray, sa: np.ndarray, sb: np.ndarray, groups: np.ndarray
+            ) -> dict[str, Any]:
+    """One metric's difference a - b by its declared paired test."""
+    from benchmark.stats import correct_at, delong_test, mcnemar, paired_bootstrap
+
+    if metric.paired_test == "delong":
+        test = delong_test(y, sa, sb, level=SETTINGS["level"])
+        return {"a": test.auc_a, "b": test.auc_b, "difference": test.difference, "low": test.low,
+                "high": test.high, "p_value": test.p_value, "test": "DeLong", "note": test.note}
+    boot = paired_bootstrap(metric, y, sa, sb, groups, n_resamples=SETTINGS["n_resamples"],
+                            seed=SETTINGS["seed"], level=SETTINGS["level"])
+    out = {"a": boot.estimate_a, "b": boot.estimate_b, "difference": boot.estimate,
+           "low": boot.low, "high": boot.high, "p_value": boot.p_value,
+           "test": "paired bootstrap", "note": boot.note}
+    if metric.paired_test == "mcnemar":
+        threshold = metric.params["threshold"]
+        exact = mcnemar(correct_at(y, sa, threshold), correct_at(y, sb, threshold))
+        out.update(p_value=exact.p_value, test="McNemar exact (interval: paired bootstrap)",
+                   disagreements=[exact.a_only, exact.b_only])
     return out
 
 

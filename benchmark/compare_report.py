@@ -4,12 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmark.compare import compared_metrics
 from benchmark.io import atomic_write_json, atomic_write_text, make_dir
 from benchmark.report import RunData, _environment
 from benchmark.report_views import PALETTE, SVG, _curve
 
-METRICS = (("auc", "AUC"), ("ap", "AP"), ("eer", "EER"), ("acc_at_0.5", "ACC@0.5"),
-           ("tpr_at_fpr5", "TPR@FPR5%"))
+
+def _metric_columns() -> list[dict[str, str]]:
+    """The compared metrics' keys, labels and directions, from the catalog."""
+    return [{"key": m.key, "label": m.label, "better": m.direction} for m in compared_metrics()]
 
 
 def _overlays(runs: list[RunData]) -> list[dict[str, Any]]:
@@ -36,7 +39,7 @@ def render_comparison(result: dict[str, Any], runs: list[RunData], out_dir: str 
                       ) -> dict[str, Path]:
     """Writes ``compare.html``, ``compare.md`` and ``compare.json`` into ``out_dir``."""
     out_dir = make_dir(out_dir, "comparison folder")
-    context = {"result": result, "metrics": METRICS, "svg": SVG, "overlays": _overlays(runs),
+    context = {"result": result, "metrics": _metric_columns(), "svg": SVG, "overlays": _overlays(runs),
                "title": "vbench comparison: " + " vs ".join(r["run_id"] for r in result["runs"])}
     paths = {"html": out_dir / "compare.html", "md": out_dir / "compare.md",
              "json": out_dir / "compare.json"}

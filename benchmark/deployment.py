@@ -30,18 +30,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from benchmark import metrics as M
-from benchmark.metrics import (ArrayLike, MetricInputError, MetricSpec, UndefinedMetricError,
-                               _check_binary, _check_threshold, _full_roc)
+from benchmark import resampled as R
+from benchmark.metric_catalog import Metric
+from benchmark.metrics import (ArrayLike, MetricInputError, UndefinedMetricError, _check_binary,
+                               _check_threshold, _full_roc)
 
 BINNINGS = ("equal-width", "equal-mass")
 DEFAULT_BINS = 15
-DEPLOYMENT_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("tpr_at_fpr1", "TPR@FPR1%", True),
-    MetricSpec("tpr_at_fpr0.1", "TPR@FPR0.1%", True),
-    MetricSpec("pauc_fpr10", "pAUC@FPR10%", True),
-    MetricSpec("ece", "ECE", False),
-    MetricSpec("brier", "Brier", False),
-)
 DEPLOYMENT_KEYS: tuple[str, ...] = (
     "tpr_at_fpr1", "fpr_reached_at_fpr1", "tpr_at_fpr0.1", "fpr_reached_at_fpr0.1", "pauc_fpr10",
     "pauc_standardized", "ece", "ece_bins", "ece_binning", "brier", "note",
@@ -160,6 +155,37 @@ def expected_calibration_error(labels: ArrayLike, scores: ArrayLike, n_bins: int
     """Count-weighted mean over bins of |mean P(fake) - fraction fake|; 0 is perfect."""
     _, count, total, fakes = _binned(labels, scores, n_bins, binning)
     return float(np.sum(np.abs(total - fakes)) / np.sum(count))
+
+
+def ece_from_counts(y: np.ndarray, s: np.ndarray, counts: np.ndarray, n_bins: int = DEFAULT_BINS,
+                    binning: str = "equal-width") -> np.ndarray:
+    """ECE of every resample ``counts[B, N]`` → ``[B]``, with the bins of the full data (equal-mass
+    edges are not re-drawn per resample)."""
+    edges = bin_edges(s, n_bins, binning)
+    which = np.searchsorted(edges[1:-1], s, side="left")
+    onehot = np.eye(n_bins)[which]  # [N, K]
+    c = counts.astype(np.float64)
+    total, fakes, n = c @ (onehot * s[:, None]), c @ (onehot * y[:, None]), c.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.abs(total - fakes).sum(axis=1) / np.where(n > 0, n, 1.0), np.nan)
+
+
+# ----------------------------------------------------------------------------- declarations
+METRICS: tuple[Metric, ...] = (
+    Metric("tpr_at_fpr1", "TPR@FPR1%", fn=M.tpr_at_fpr, vectorised=R.tpr_at_fpr_from_counts,
+           params={"max_fpr": 0.01}),
+    Metric("tpr_at_fpr0.1", "TPR@FPR0.1%", fn=M.tpr_at_fpr, vectorised=R.tpr_at_fpr_from_counts,
+           params={"max_fpr": 0.001}),
+    Metric("pauc_fpr10", "pAUC@FPR10%", fn=partial_auc, vectorised=R.pauc_from_counts,
+           description="McClish-standardized partial AUC to FPR 10 %"),
+    Metric("ece", "ECE", False, fn=expected_calibration_error, vectorised=ece_from_counts,
+           description="expected calibration error, 15 equal-width bins of P(fake)"),
+    Metric("brier", "Brier", False, fn=brier_score, vectorised=R.brier_from_counts),
+    Metric("fpr_reached_at_fpr1", "FPR reached (1%)", False,
+           description="the FPR the TPR@FPR1% operating point actually reaches"),
+    Metric("fpr_reached_at_fpr0.1", "FPR reached (0.1%)", False,
+           description="the FPR the TPR@FPR0.1% operating point actually reaches"),
+)
 
 
 # ----------------------------------------------------------------------------- summary

@@ -14,26 +14,25 @@ the same resamples, which is what makes their replicates paired.
 from __future__ import annotations
 
 import hashlib
-from functools import partial
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from benchmark import deployment as D
-from benchmark import metrics as M
-from benchmark.bootstrap import Resampler, _auc_from_counts, percentile_interval, replicates
+from benchmark.bootstrap import Resampler, percentile_interval, replicates
+from benchmark.metric_catalog import CATALOG, Metric
+from benchmark.resampled import auc_from_counts
 
 SETTINGS = {"n_resamples": 1000, "level": 0.95, "method": "percentile", "seed": 0,
             "unit": "video, clustered by source_id, stratified by class"}
-BINARY_METRICS: dict[str, Any] = {
-    "auc": M.roc_auc, "ap": M.average_precision, "eer": M.eer,
-    "acc_at_0.5": partial(M.accuracy, threshold=0.5),
-    "tpr_at_fpr5": partial(M.tpr_at_fpr, max_fpr=0.05),
-    "tpr_at_fpr1": partial(M.tpr_at_fpr, max_fpr=0.01),
-    "tpr_at_fpr0.1": partial(M.tpr_at_fpr, max_fpr=0.001),
-    "pauc_fpr10": D.partial_auc, "ece": D.expected_calibration_error, "brier": D.brier_score,
-}
+
+
+def interval_metrics() -> tuple[Metric, ...]:
+    """The binary metrics that carry bootstrap intervals: those declared with a vectorised form
+    (`benchmark.metric_catalog`), in order of declaration, those read from their row (acc_at_val)
+    last: the order of a row's ``ci`` as metrics.csv has always stored it."""
+    with_forms = [m for m in CATALOG.for_task("binary") if m.vectorised is not None]
+    return tuple(sorted(with_forms, key=lambda m: bool(m.row_params)))
 
 
 def _interval(reps: np.ndarray) -> dict[str, float] | None:
@@ -53,15 +52,13 @@ def binary_intervals(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray 
     if len(y) == 0 or y.min() == y.max():
         return {}
     resampler = Resampler(y, None if groups is None else np.asarray(groups).astype(str))
-    metrics = dict(BINARY_METRICS)
-    if row.get("val_threshold") is not None:
-        metrics["acc_at_val"] = partial(M.accuracy, threshold=float(row["val_threshold"]))
     out = {}
-    for key, fn in metrics.items():
-        if row.get(key) is None:
+    for declared in interval_metrics():
+        metric = declared.bind(row)  # acc_at_val: the row's validation threshold
+        if metric is None or row.get(metric.key) is None:
             continue
-        reps = replicates(fn, y, [s], resampler, SETTINGS["n_resamples"], SETTINGS["seed"])[:, 0]
-        out[key] = _interval(reps)
+        reps = replicates(metric, y, [s], resampler, SETTINGS["n_resamples"], SETTINGS["seed"])[:, 0]
+        out[metric.key] = _interval(reps)
     return out
 
 
@@ -83,7 +80,7 @@ def joint_auc_replicates(videos: pd.DataFrame, cells: Sequence[tuple[np.ndarray,
     resampler = Resampler(y, videos["source_id"].astype(str).to_numpy())
     rng = np.random.default_rng(SETTINGS["seed"])
     counts = resampler.counts(rng, SETTINGS["n_resamples"])  # [B, N]
-    columns = [_auc_from_counts(y[pos], s, counts[:, pos]) for pos, s in cells]
+    columns = [auc_from_counts(y[pos], s, counts[:, pos]) for pos, s in cells]
     return np.stack(columns, axis=1) if columns else np.empty((len(counts), 0))
 
 

@@ -87,8 +87,9 @@ def _plugins() -> tuple[list[str], list[str]]:
 def _metrics() -> tuple[list[str], list[str]]:
     from benchmark.metric_catalog import CATALOG
 
-    lines = [f"{m.key:22s} {m.label:22s} {'higher' if m.higher_is_better else 'lower'} is better  "
-             f"{'/'.join(m.tasks) or '-':18s} [{CATALOG.source(m.key)}]" for m in CATALOG]
+    better = {"high": "higher is better", "low": "lower is better", "text": "(a column)"}
+    lines = [f"{m.key:22s} {m.label:24s} {better[m.direction]:16s} {'/'.join(m.tasks) or '-':18s} "
+             f"[{CATALOG.source(m.key)}]" for m in CATALOG]
     return lines, []
 
 

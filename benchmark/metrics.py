@@ -11,11 +11,13 @@ Threshold-free metrics (AUC, AP, EER, TPR@FPR) need both classes; on one class t
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
+from benchmark import resampled as R
 from benchmark.errors import DataError, VBenchError
+from benchmark.metric_catalog import Metric
 
 ArrayLike = Union[Sequence[Any], np.ndarray]
 
@@ -32,24 +34,6 @@ class UndefinedMetricError(VBenchError):
         super().__init__(f"{metric} undefined: {reason}")
 
 
-class MetricSpec(NamedTuple):
-    """How a :func:`binary_summary` key is shown in tables."""
-
-    key: str
-    label: str
-    higher_is_better: bool
-
-
-# Table order and display names of the metrics in a binary summary.
-ALL_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("auc", "AUC", True),
-    MetricSpec("ap", "AP", True),
-    MetricSpec("eer", "EER", False),
-    MetricSpec("acc_at_0.5", "ACC@0.5", True),
-    MetricSpec("acc_at_val", "ACC@val", True),
-    MetricSpec("tpr_at_fpr5", "TPR@FPR5%", True),
-)
-METRIC_LABELS: dict[str, str] = {m.key: m.label for m in ALL_METRICS}
 SUMMARY_KEYS: tuple[str, ...] = (
     "n_videos", "n_real", "n_fake", "auc", "ap", "eer", "acc_at_0.5", "acc_at_val",
     "val_threshold", "tpr_at_fpr5", "note",
@@ -303,7 +287,7 @@ def binary_summary(labels: ArrayLike, scores: ArrayLike,
     for key, compute in _threshold_free(y, s).items():
         out[key] = None if problem else _or_none(compute, notes)
     if problem:
-        undefined = [METRIC_LABELS[k] for k in _threshold_free(y, s)]
+        undefined = [_LABELS[k] for k in _threshold_free(y, s)]
         notes.insert(0, f"{', '.join(undefined)} undefined: test set {problem}")
     out["acc_at_0.5"] = _or_none(lambda: accuracy(y, s, 0.5), notes)
     out["acc_at_val"] = (None if val_threshold is None
@@ -406,6 +390,31 @@ def binary_decisions(labels: ArrayLike, preds: ArrayLike) -> dict[str, float]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"accuracy": float(np.mean(y == p)), "precision": float(precision),
             "recall": float(recall), "f1": float(f1)}
+
+
+# ----------------------------------------------------------------------------- declarations
+def _count(key: str, label: str) -> Metric:
+    return Metric(key, label, tasks=(), format="count", description="videos in the test set")
+
+
+# The keys of a binary summary, in table order (`benchmark.metric_catalog`).
+METRICS: tuple[Metric, ...] = (
+    Metric("auc", "AUC", fn=roc_auc, vectorised=R.auc_from_counts, paired_test="delong"),
+    Metric("ap", "AP", fn=average_precision, vectorised=R.ap_from_counts,
+           paired_test="bootstrap"),
+    Metric("eer", "EER", False, fn=eer, vectorised=R.eer_from_counts, paired_test="bootstrap"),
+    Metric("acc_at_0.5", "ACC@0.5", fn=accuracy, vectorised=R.accuracy_from_counts,
+           params={"threshold": 0.5}, paired_test="mcnemar"),
+    Metric("acc_at_val", "ACC@val", fn=accuracy, vectorised=R.accuracy_from_counts,
+           row_params={"threshold": "val_threshold"},
+           description="accuracy at the threshold chosen on validation videos"),
+    Metric("tpr_at_fpr5", "TPR@FPR5%", fn=tpr_at_fpr, vectorised=R.tpr_at_fpr_from_counts,
+           params={"max_fpr": 0.05}, paired_test="bootstrap"),
+    Metric("val_threshold", "val threshold", None, tasks=(),
+           description="decision threshold chosen on validation videos (Youden's J)"),
+    _count("n_videos", "videos"), _count("n_real", "real"), _count("n_fake", "fake"),
+)
+_LABELS = {m.key: m.label for m in METRICS}
 
 
 # The other multi-class metrics live in benchmark/metrics_multiclass.py (file size); they are

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.metric_catalog import Metric
 from benchmark.metrics import (ArrayLike, MetricInputError, UndefinedMetricError, _check_classes,
-                               _check_probs, _same_length)
+                               _check_probs, _same_length, macro_f1, top1_accuracy)
 
 
 def _labels_preds(labels: ArrayLike, preds: ArrayLike, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +118,6 @@ def multiclass_summary(labels: ArrayLike, probs: ArrayLike) -> dict[str, Any]:
         labels: true class index per video ``[N]``.
         probs: class probabilities ``[N, K]``.
     """
-    from benchmark.metrics import macro_f1, top1_accuracy
-
     y = _check_classes(labels, "labels")
     p = _check_probs(probs, len(y))
     preds = p.argmax(axis=1) if len(y) else np.zeros(0, dtype=np.int64)
@@ -140,3 +139,24 @@ def multiclass_summary(labels: ArrayLike, probs: ArrayLike) -> dict[str, Any]:
             notes.append(str(err))
     out["note"] = "; ".join(dict.fromkeys(notes))
     return out
+
+
+# ----------------------------------------------------------------------------- declarations
+MULTICLASS = ("multiclass",)
+DECISIONS = ("multiclass", "unsafe_generation")  # per-class rows and hard binary decisions
+ACCURACY = Metric("accuracy", "accuracy", fn=top1_accuracy, tasks=DECISIONS,
+                  description="top-1 accuracy (multiclass); share of right decisions (binary)")
+BALANCED_ACCURACY = Metric("balanced_accuracy", "balanced accuracy", tasks=MULTICLASS,
+                           description="mean recall over the classes present (of argmax)")
+MACRO_F1 = Metric("macro_f1", "macro-F1", tasks=MULTICLASS,
+                  description="unweighted mean of per-class F1 (of argmax)")
+TOP2_ACCURACY = Metric("top2_accuracy", "top-2 accuracy", fn=top_k_accuracy, tasks=MULTICLASS,
+                       params={"k": 2})
+METRICS: tuple[Metric, ...] = (
+    ACCURACY, BALANCED_ACCURACY, MACRO_F1, TOP2_ACCURACY,
+    Metric("precision", "precision", tasks=DECISIONS, description="of one class, or of decisions"),
+    Metric("recall", "recall", tasks=DECISIONS, description="of one class, or of decisions"),
+    Metric("f1", "F1", tasks=DECISIONS, description="of one class, or of decisions"),
+    Metric("n_classes_present", "classes present", tasks=(), format="count"),
+)
+

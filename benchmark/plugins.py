@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from benchmark import registry as R
 from benchmark.errors import RegistryError, VBenchError
@@ -54,13 +54,6 @@ class PluginRecord:
 
 
 _STATE: dict[str, Any] = {"includes": [], "records": [], "loading": False}
-_METRIC_SINKS: list[Callable[[Any, str], None]] = []
-
-
-def add_metric_sink(sink: Callable[[Any, str], None]) -> None:
-    """Where `PluginContext.metric` sends a `Metric` (the metric catalog registers itself)."""
-    if sink not in _METRIC_SINKS:
-        _METRIC_SINKS.append(sink)
 
 
 class PluginContext:
@@ -113,9 +106,9 @@ class PluginContext:
                                       source=self.source)
 
     def metric(self, metric: Any) -> None:
-        """A `benchmark.api.Metric` (or ``"module:attr"`` naming one, or a sequence of them)."""
-        for sink in _METRIC_SINKS:
-            sink(metric, self.source)
+        """A `benchmark.api.Metric` (or ``"module:attr"`` naming one, or a sequence of them);
+        imported when the metric catalog is first used."""
+        R.METRIC_DECLARATIONS.append((metric, self.source))
 
 
 # -- sources ---------------------------------------------------------------------------------------

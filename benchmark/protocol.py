@@ -6,9 +6,11 @@ A protocol is a module declared by a plugin (``plugin.protocol(name, "module")``
 - ``NAME``, ``VERSION`` (bump when its scores or metrics change; part of every run key),
   ``DESCRIPTION``, ``OPTIONS`` (a tuple of `Option`), ``PRIMARY_METRIC`` (a `Metric` read from
   ``metrics.json["summary"]``; the leaderboard sorts by it) and optionally ``LEADERBOARD`` (more
-  summary `Metric` columns), ``DEFAULT_DATA`` (the ``--data`` of a run that names none;
-  ``vbench-mini`` when not declared) and ``METHOD_KINDS`` (the registry.yaml method kinds it
-  runs; ``("detector",)`` when not declared);
+  summary `Metric` columns), ``METRICS`` (the `Metric` declarations of its own summary keys and
+  table columns, added to `benchmark.metric_catalog.CATALOG` when it is loaded),
+  ``DEFAULT_DATA`` (the ``--data`` of a run that names none; ``vbench-mini`` when not declared)
+  and ``METHOD_KINDS`` (the registry.yaml method kinds it runs; ``("detector",)`` when not
+  declared);
 
 and provides
 
@@ -34,6 +36,7 @@ from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from benchmark.errors import DataError, RegistryError, UnknownKeyError
+from benchmark.metric_catalog import CATALOG, Metric
 from benchmark.registry import PROTOCOLS
 
 DEFAULT_DATA = "vbench-mini"
@@ -98,15 +101,6 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Metric:
-    """A summary number of a protocol: key in ``metrics.json["summary"]``, label, direction."""
-
-    key: str
-    label: str
-    higher_is_better: bool = True
-
-
-@dataclass(frozen=True)
 class Unit:
     """One unit of work of a plan: a name plus what it trains on and scores (JSON-able lists).
 
@@ -153,6 +147,8 @@ class Protocol:
         self.options: dict[str, Option] = {o.name: o for o in module.OPTIONS}
         self.primary: Metric = module.PRIMARY_METRIC
         self.leaderboard: tuple[Metric, ...] = (self.primary, *getattr(module, "LEADERBOARD", ()))
+        for metric in (*getattr(module, "METRICS", ()), *self.leaderboard):
+            CATALOG.add(metric, module.__name__)  # an existing equal declaration: a no-op
         self.folder = Path(module.__file__).resolve().parent
         self.default_data: str = getattr(module, "DEFAULT_DATA", DEFAULT_DATA)
         self.method_kinds: tuple[str, ...] = tuple(getattr(module, "METHOD_KINDS", METHOD_KINDS))

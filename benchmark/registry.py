@@ -411,15 +411,38 @@ LAYOUTS: Registry = Registry("dataset layout", _fill)                 # reader(p
 DATASETS: Registry = Registry("dataset", _fill)                       # builder(seed) -> manifest
 FRAME_FUNCTIONS: Registry = Registry("frame function", _fill)         # @frame_function fn
 PERTURBATION_FILES: Registry = Registry("perturbation file", _fill)   # a YAML perturbation set
+# (target, source) of every metric a plugin declared; the metric catalog
+# (`benchmark.metric_catalog.CATALOG`) reads them on its first use.
+METRIC_DECLARATIONS: list[tuple[Any, str]] = []
+_REFILL_HOOKS: list[Callable[[], None]] = []
 EXTENSION_POINTS: dict[str, Registry] = {
     "methods": METHODS, "protocols": PROTOCOLS, "layouts": LAYOUTS, "datasets": DATASETS,
     "frame_functions": FRAME_FUNCTIONS, "perturbations": PERTURBATION_FILES}
+
+
+def ensure_filled() -> None:
+    """Runs the loader now if it has not run yet."""
+    METHODS.names()
+
+
+def metric_declarations() -> list[tuple[Any, str]]:
+    """Every metric declaration of every plugin, in loading order."""
+    ensure_filled()
+    return list(METRIC_DECLARATIONS)
+
+
+def on_refill(hook: Callable[[], None]) -> None:
+    """Calls ``hook`` whenever the extension points are emptied (a catalog of its own resets)."""
+    _REFILL_HOOKS.append(hook)
 
 
 def refill() -> None:
     """Empties every extension point; the next lookup runs the loader again (tests, --include)."""
     for point in EXTENSION_POINTS.values():
         point.reset(_fill)
+    METRIC_DECLARATIONS.clear()
+    for hook in _REFILL_HOOKS:
+        hook()
 
 
 def registry(path: str | Path | None = None) -> MethodRegistry:

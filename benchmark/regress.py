@@ -3,8 +3,10 @@
 A baseline (``baselines/<device>/<protocol>/<method>-<config>.json``, small and versioned) records
 what a run of the protocol gave with the code that made it: the protocol and its version,
 options, method, config and overrides, seed, the data's manifest hash, the code version and
-package versions, and for each checked metric its value, its 95 % interval and the direction
-that is better. With reference weights (an evaluation run of a stored model) it also records
+package versions, and for each checked metric its value and its 95 % interval. The direction
+that is better comes from the metric catalog (`benchmark.metric_catalog`; ``auc[a → b]`` is
+``auc``'s); a baseline's own ``higher_is_better`` (older files record one per metric) is read
+only for a key the catalog does not declare. With reference weights (an evaluation run of a stored model) it also records
 every test video's score.
 
 The check is one-sided: a metric regresses when it falls below (above, for lower-is-better
@@ -30,6 +32,7 @@ import numpy as np
 
 from benchmark.errors import DataError
 from benchmark.io import atomic_write_json, atomic_write_text, make_dir
+from benchmark.metric_catalog import CATALOG
 from benchmark.report import RunData
 
 FORMAT = 1
@@ -52,7 +55,7 @@ def _evaluates_fixed_weights(run: RunData) -> bool:
 
 
 def _checked_metrics(run: RunData) -> dict[str, dict[str, Any]]:
-    """The summary metrics and every table row's AUC, with their intervals and direction."""
+    """The summary metrics and every table row's AUC, with their intervals."""
     out = {}
     protocol = run.protocol
     summary_ci = run.results.get("summary_ci") or {}
@@ -60,15 +63,13 @@ def _checked_metrics(run: RunData) -> dict[str, dict[str, Any]]:
         value = run.summary.get(metric.key)
         if value is not None:
             band = (summary_ci.get(metric.key) or {}).get("interval") or {}
-            out[metric.key] = {"value": value, "low": band.get("low"), "high": band.get("high"),
-                               "higher_is_better": metric.higher_is_better}
+            out[metric.key] = {"value": value, "low": band.get("low"), "high": band.get("high")}
     for row in run.results.get("rows", []):
         if row.get("auc") is None:
             continue
         name = f"auc[{' → '.join(str(row[k]) for k in ('train_set', 'test_set') if k in row)}]"
         band = (row.get("ci") or {}).get("auc") or {}
-        out[name] = {"value": row["auc"], "low": band.get("low"), "high": band.get("high"),
-                     "higher_is_better": True}
+        out[name] = {"value": row["auc"], "low": band.get("low"), "high": band.get("high")}
     return out
 
 
@@ -133,9 +134,26 @@ def _z(m: int) -> float:
     return float(norm.ppf(1 - ALPHA / max(m, 1)))
 
 
-def bound(entry: dict[str, Any], m: int) -> tuple[float | None, str]:
-    """The value a metric must not fall below (rise above) and where that bound comes from."""
-    value, higher = float(entry["value"]), bool(entry.get("higher_is_better", True))
+def higher_is_better(name: str, entry: dict[str, Any]) -> bool:
+    """Whether higher is better for checked metric ``name`` (``auc[a → b]``: ``auc``): the
+    catalog's direction, else the baseline's stored flag (default True)."""
+    key = name.split("[", 1)[0]
+    if key in CATALOG and CATALOG.direction(key) != "text":
+        return CATALOG.direction(key) == "high"
+    return bool(entry.get("higher_is_better", True))
+
+
+def bound(entry: dict[str, Any], m: int, higher: bool | None = None) -> tuple[float | None, str]:
+    """The value a metric must not fall below (rise above) and where that bound comes from.
+
+    Args:
+        entry: the baseline's record of the metric.
+        m: the number of checks (Bonferroni).
+        higher: whether higher is better; None: the entry's ``higher_is_better`` (default True).
+    """
+    if higher is None:
+        higher = bool(entry.get("higher_is_better", True))
+    value = float(entry["value"])
     sign = -1.0 if higher else 1.0
     if entry.get("tolerance") is not None:
         return value + sign * float(entry["tolerance"]), "tolerance set in the baseline file"
@@ -165,9 +183,9 @@ def check(run: RunData, baseline: dict[str, Any], origin: str) -> dict[str, Any]
     m = len(baseline["metrics"]) + (1 if baseline.get("video_scores") else 0)
     results = []
     for name, entry in baseline["metrics"].items():
-        limit, why = bound(entry, m)
+        higher = higher_is_better(name, entry)
+        limit, why = bound(entry, m, higher)
         value = (now.get(name) or {}).get("value")
-        higher = entry.get("higher_is_better", True)
         failed = value is None or (limit is not None and (value < limit if higher else value > limit))
         results.append({"metric": name, "baseline": entry["value"], "value": value, "bound": limit,
                         "bound_from": why, "regressed": bool(failed),

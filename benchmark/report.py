@@ -22,6 +22,7 @@ import pandas as pd
 
 from benchmark.errors import DataError, VBenchError
 from benchmark.io import atomic_write_text, make_dir, remove_debris
+from benchmark.metric_catalog import CATALOG
 from benchmark.report_views import SVG, fmt, number
 
 # The page, Markdown report and macros; each protocol's partial lives beside its module (a
@@ -188,9 +189,9 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
         rows = [_leaderboard_row(run, i) for i, run in members]
         primary = protocol.primary
 
-        def key(row, metric=primary):
+        def key(row, metric=primary, higher=_higher(primary.key)):
             value = row.get(metric.key)
-            return (value is None, -(value or 0.0) if metric.higher_is_better else (value or 0.0))
+            return (value is None, -(value or 0.0) if higher else (value or 0.0))
 
         overrides = {row["overrides"] for row in rows}
         _rank([run for _, run in members], rows, primary)
@@ -205,6 +206,11 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
     return boards
 
 
+def _higher(key: str) -> bool:
+    """Whether higher is better for leaderboard column ``key`` (the catalog's direction)."""
+    return CATALOG.direction(key) != "low"
+
+
 def _rank(runs: list[RunData], rows: list[dict[str, Any]], primary) -> None:
     """``rank`` = 1 + the number of runs significantly better on the primary metric.
 
@@ -216,7 +222,7 @@ def _rank(runs: list[RunData], rows: list[dict[str, Any]], primary) -> None:
     from benchmark.intervals import SETTINGS, paired_difference
     from benchmark.stats import holm
 
-    key, n = primary.key, len(runs)
+    key, n, higher = primary.key, len(runs), _higher(primary.key)
     stored = [(r.results.get("summary_ci") or {}).get(key) or {} for r in runs]
     better = np.zeros((n, n), dtype=bool)  # better[i, j]: run i significantly better than run j
     tests, pairs = {}, []
@@ -229,13 +235,13 @@ def _rank(runs: list[RunData], rows: list[dict[str, Any]], primary) -> None:
                 tests[f"{i}-{j}"] = diff["p_value"]
                 pairs.append((i, j, diff))
             else:
-                better[i, j], better[j, i] = _apart(rows[i], rows[j], key, primary.higher_is_better)
+                better[i, j], better[j, i] = _apart(rows[i], rows[j], key, higher)
     adjusted = holm(tests) if tests else {}
     alpha = 1 - SETTINGS["level"]
     for i, j, diff in pairs:
         if adjusted[f"{i}-{j}"] < alpha:
             i_higher = diff["low"] > 0
-            i_better = i_higher if primary.higher_is_better else not i_higher
+            i_better = i_higher if higher else not i_higher
             better[i, j], better[j, i] = i_better, not i_better
     ranks = 1 + better.sum(axis=0)
     for j, row in enumerate(rows):
@@ -375,6 +381,8 @@ def _environment(autoescape: bool, folders: Sequence[Path] = ()) -> Any:
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              finalize=_shown)
     env.filters.update(fmt=fmt, seconds=_fmt_seconds, md=_md)
+    # column labels and sort directions come from the metric catalog, never from a template
+    env.globals.update(better=CATALOG.direction, label=CATALOG.label)
     return env
 
 

@@ -10,24 +10,12 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import VBenchError
-from benchmark.metrics import ALL_METRICS, METRIC_LABELS, roc_auc, roc_points
+from benchmark.metric_catalog import CATALOG
+from benchmark.metrics import roc_auc, roc_points
 
 SVG = {"left": 40, "top": 12, "size": 240, "width": 300, "height": 300}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22")
-LOWER_IS_BETTER = {m.key for m in ALL_METRICS if not m.higher_is_better}
-TEXT_KEYS = ("train_set", "test_set", "note", "unit", "dataset", "generator", "group", "field",
-             "codec", "perturbation", "class")
-LABELS = {**METRIC_LABELS, "train_set": "train set", "test_set": "test set", "n_videos": "videos",
-          "n_real": "real", "n_fake": "fake", "n_failed": "failed", "val_threshold": "val threshold"}
-# The protocols' own keys: cross_dataset (drops) and source_tracing (attribution).
-LABELS.update({"in_domain": "in-domain", "auc_in_domain": "AUC in-domain",
-               "auc_cross_domain": "AUC cross-domain", "auc_drop": "AUC drop", "n_known": "known",
-               "n_unknown": "unknown", "accuracy": "accuracy", "balanced_accuracy": "balanced acc.",
-               "macro_f1": "macro-F1", "top2_accuracy": "top-2 acc.",
-               "auroc_unknown": "AUROC unknown", "n_support": "videos", "f1": "F1",
-               "class": "index: class"})
-LOWER_IS_BETTER |= {"auc_drop"}
 CLEAN = ("", "none", "clean")  # perturbation values that mean "the clean video"
 # Diverging colour scale around chance (0.5): purple below, white at chance, green above.
 SCALE = ((0.0, (118, 42, 131)), (0.5, (247, 247, 247)), (1.0, (27, 120, 55)))
@@ -105,19 +93,32 @@ def cell(value: Any, digits: int = 3) -> dict[str, str]:
 
 
 def metric_table(rows: list[Mapping[str, Any]], keys: Iterable[str]) -> dict[str, Any]:
-    """Rows of metric dicts as a sortable table; headers know which direction is better; a row's
-    ``ci`` intervals are shown beside the values (``0.873 [0.812, 0.931]``), sorting by value."""
+    """Rows of metric dicts as a sortable table; headers take label and better direction from the
+    catalog (`benchmark.metric_catalog`); a row's ``ci`` intervals are shown beside the values
+    (``0.873 [0.812, 0.931]``), sorting by value."""
     keys = [k for k in keys if any(k in row for row in rows)] if rows else list(keys)
-    headers = [{"label": LABELS.get(k, k), "text": k in TEXT_KEYS,
-                "better": "text" if k in TEXT_KEYS else ("low" if k in LOWER_IS_BETTER else "high")}
-               for k in keys]
+    headers = [header(k) for k in keys]
     body = [[_interval_cell(row, k) for k in keys] for row in rows]
     return {"headers": headers, "rows": body}
 
 
+def header(key: str) -> dict[str, Any]:
+    """A column header: label, better direction, whether the column is text. An undeclared key
+    (a plugin's column) shows its name and claims no direction."""
+    if key not in CATALOG:
+        return {"key": key, "label": CATALOG.label(key), "text": False, "better": "text"}
+    metric = CATALOG.get(key)
+    return {"key": key, "label": metric.label, "text": metric.format == "text",
+            "better": metric.direction}
+
+
+def _format(key: str) -> str:
+    return CATALOG.get(key).format if key in CATALOG else "number"
+
+
 def _interval_cell(row: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = row.get(key)
-    out = cell("" if value is None and key in TEXT_KEYS else value, 0 if key.startswith("n_") else 3)
+    value, kind = row.get(key), _format(key)
+    out = cell("" if value is None and kind == "text" else value, 0 if kind == "count" else 3)
     interval = (row.get("ci") or {}).get(key)
     if interval and number(value) is not None:
         out["text"] += f" [{interval['low']:.3f}, {interval['high']:.3f}]"

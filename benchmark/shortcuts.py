@@ -17,12 +17,29 @@ import pandas as pd
 
 from benchmark.data.media import probe_media
 from benchmark.errors import DataError, VideoDecodeError
+from benchmark.metric_catalog import Metric
 
 NUMERIC = ("width", "height", "fps", "frames", "duration", "bitrate", "bpp", "crf")
 RATE_FIELDS = ("bitrate", "bpp")  # at one CRF these follow content detail too, not only encoding
 RATE_NOTE = "; at one CRF for both, this also reflects how much detail the content has"
 CATEGORICAL = ("container", "codec", "profile", "pix_fmt", "encoder")
 REAL = "real"
+
+
+def _column(key: str, label: str, fmt: str = "number", description: str = "") -> Metric:
+    return Metric(key, label, None, tasks=(), format=fmt, description=description)
+
+
+# The columns of the shortcut check's tables (report.py); none has a better direction: a trivial
+# AUC far from 0.5 either way means the storage gives the label away.
+METRICS: tuple[Metric, ...] = (
+    _column("group", "group", "text"), _column("field", "field", "text"),
+    _column("codec", "codec", "text"),
+    _column("logistic", "logistic", description="AUC of a logistic regression on stored fields"),
+    _column("tree", "tree", description="AUC of a depth-3 tree on stored fields"),
+    _column("median", "median"), _column("min", "min"), _column("max", "max"),
+    _column("share", "share", description="share of the group's videos with this codec"),
+)
 
 
 def media_table(manifest: pd.DataFrame, probe: Callable[[str], dict] = probe_media) -> pd.DataFrame:

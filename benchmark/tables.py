@@ -5,7 +5,9 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
+
+from benchmark.metric_catalog import CATALOG
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,13 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def key_table(title: str, records: Iterable[Mapping[str, Any]], keys: Iterable[str]) -> Table:
+    """A `Table` of ``records`` with a column per key, headed by the key's catalog label."""
+    keys = list(keys)
+    return Table(title, [CATALOG.label(k) for k in keys],
+                 [[fmt(record.get(k)) for k in keys] for record in records])
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 from benchmark.errors import DataError, UnknownKeyError
 from benchmark.metrics import UndefinedMetricError, binary_summary, roc_auc
 from benchmark.protocol import Metric, Option, Unit, parse_list
-from benchmark.tables import Table, fmt
+from benchmark.tables import Table, fmt, key_table
 # Shared with cross_generator: the validation threshold, the metric matrix, means over cells.
 from protocols.cross_generator import _matrix as metric_matrix
 from protocols.cross_generator import _mean as mean_or_none
@@ -33,6 +33,11 @@ OPTIONS = (Option("train_on", (), "datasets to train on (default: every dataset 
 PRIMARY_METRIC = Metric("mean_auc_cross", "mean AUC (cross-dataset)")
 LEADERBOARD = (Metric("mean_auc_in", "mean AUC (in-domain)"),
                Metric("mean_auc_drop", "mean AUC drop in → cross", higher_is_better=False))
+METRICS = (PRIMARY_METRIC, *LEADERBOARD,
+           Metric("in_domain", "in-domain", None, tasks=(), format="text",
+                  description="the test dataset is one the model trained on"),
+           Metric("auc_in_domain", "AUC in-domain"), Metric("auc_cross_domain", "AUC cross-domain"),
+           Metric("auc_drop", "AUC drop", False, description="in-domain AUC - mean cross-domain AUC"))
 DEFAULT_DATA = "vbench-mini,vbench-mini-footage"
 MEMBERS = "train_datasets"
 log = logging.getLogger("vbench.protocol")
@@ -180,18 +185,10 @@ def _summary(frame: pd.DataFrame, drops: list[dict]) -> dict:
 
 
 # ----------------------------------------------------------------------------- presentation
-TABLE_COLUMNS = (("train_set", "train"), ("test_set", "test"), ("in_domain", "in-domain"),
-                 ("n_videos", "n"), ("auc", "AUC"), ("ap", "AP"), ("eer", "EER"),
-                 ("acc_at_0.5", "ACC@0.5"), ("acc_at_val", "ACC@val"), ("tpr_at_fpr5", "TPR@FPR5%"),
-                 ("n_failed", "failed"), ("note", "note"))
-DROP_COLUMNS = (("train_set", "train"), ("auc_in_domain", "AUC in-domain"),
-                ("auc_cross_domain", "AUC cross-domain"), ("auc_drop", "drop"), ("note", "note"))
-GENERATOR_COLUMNS = (("train_set", "train"), ("test_set", "test"), ("generator", "generator"),
-                     ("n_real", "real"), ("n_fake", "fake"), ("auc", "AUC"), ("note", "note"))
-
-
-def _rows(rows: list[dict], columns) -> list[list[str]]:
-    return [[fmt(row.get(k)) for k, _ in columns] for row in rows]
+TABLE_COLUMNS = ("train_set", "test_set", "in_domain", "n_videos", "auc", "ap", "eer", "acc_at_0.5",
+                 "acc_at_val", "tpr_at_fpr5", "n_failed", "note")
+DROP_COLUMNS = ("train_set", "auc_in_domain", "auc_cross_domain", "auc_drop", "note")
+GENERATOR_COLUMNS = ("train_set", "test_set", "generator", "n_real", "n_fake", "auc", "note")
 
 
 def tables(results: dict) -> list[Table]:
@@ -200,10 +197,8 @@ def tables(results: dict) -> list[Table]:
     return [
         Table("AUC (rows: train dataset, columns: test dataset)", ["train \\ test"] + matrix["cols"],
               [[r] + [fmt(v) for v in vals] for r, vals in zip(matrix["rows"], matrix["values"])]),
-        Table("In-domain → cross-domain AUC", [h for _, h in DROP_COLUMNS],
-              _rows(results["drops"], DROP_COLUMNS)),
-        Table("Metrics per (train dataset, test dataset)", [h for _, h in TABLE_COLUMNS],
-              _rows(results["rows"], TABLE_COLUMNS)),
+        key_table("In-domain → cross-domain AUC", results["drops"], DROP_COLUMNS),
+        key_table("Metrics per (train dataset, test dataset)", results["rows"], TABLE_COLUMNS),
     ]
 
 
@@ -219,8 +214,7 @@ def views(run) -> dict:
                               + run.scores["dataset"].astype(str))
     bands = {(r["train_set"], r["test_set"]): (r.get("ci") or {}).get("auc") for r in results["rows"]}
     return {"heatmap": heatmap(matrix, seen, notes, "train", "test", intervals=bands),
-            "drops": metric_table(results.get("drops", []), [k for k, _ in DROP_COLUMNS]),
-            "metrics": metric_table(results["rows"], [k for k, _ in TABLE_COLUMNS]),
-            "generators": metric_table(results.get("generator_rows", []),
-                                       [k for k, _ in GENERATOR_COLUMNS]),
+            "drops": metric_table(results.get("drops", []), DROP_COLUMNS),
+            "metrics": metric_table(results["rows"], TABLE_COLUMNS),
+            "generators": metric_table(results.get("generator_rows", []), GENERATOR_COLUMNS),
             "rocs": roc_plots(pairs, group="pair", title="train → test")}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError
+from benchmark.metric_catalog import CATALOG
 from benchmark.metrics import UndefinedMetricError, binary_summary, choose_threshold
 from benchmark.protocol import Metric, Option, Unit
 from benchmark.tables import Table, fmt
@@ -28,8 +29,11 @@ OPTIONS = (Option("mode", "one_vs_all", "one model per generator, or one per lef
                   "re-drawn independently of the videos (seeded, counts kept), so seen AUCs "
                   "should sit at chance",
                   choices=("true", "permuted")))
-PRIMARY_METRIC = Metric("mean_auc_unseen", "mean AUC (unseen)")
+PRIMARY_METRIC = Metric("mean_auc_unseen", "mean AUC (unseen)", description="mean AUC over the "
+                        "(train set, generator) cells whose generator the model did not train on")
 LEADERBOARD = (Metric("mean_auc_seen", "mean AUC (seen)"), Metric("mean_auc", "mean AUC (all)"))
+METRICS = (PRIMARY_METRIC, *LEADERBOARD, Metric("seen", "seen in training", None, tasks=(),
+                                                format="text"))
 MEMBERS = "train_generators"
 REAL = "real"
 log = logging.getLogger("vbench.protocol")
@@ -219,9 +223,8 @@ def _summary(frame: pd.DataFrame) -> dict:
 
 
 # ----------------------------------------------------------------------------- presentation
-TABLE_COLUMNS = (("train_set", "train"), ("test_set", "test"), ("n_videos", "n"), ("auc", "AUC"),
-                 ("ap", "AP"), ("eer", "EER"), ("acc_at_0.5", "ACC@0.5"), ("acc_at_val", "ACC@val"),
-                 ("tpr_at_fpr5", "TPR@FPR5%"), ("n_failed", "failed"), ("note", "note"))
+TABLE_COLUMNS = ("train_set", "test_set", "n_videos", "auc", "ap", "eer", "acc_at_0.5", "acc_at_val",
+                 "tpr_at_fpr5", "n_failed", "note")
 DEPLOYMENT_COLUMNS = ("tpr_at_fpr1", "fpr_reached_at_fpr1", "tpr_at_fpr0.1", "fpr_reached_at_fpr0.1",
                       "pauc_fpr10", "ece", "brier")
 
@@ -238,8 +241,9 @@ def tables(results: dict) -> list[Table]:
               ["train \\ test"] + matrix["cols"],
               [[r] + [with_interval(v, ci.get((r, c), {}).get("auc")) for c, v in zip(matrix["cols"], vals)]
                for r, vals in zip(matrix["rows"], matrix["values"])]),
-        Table("Metrics per (train set, test generator), 95% intervals", [h for _, h in TABLE_COLUMNS],
-              [[_cell_text(row, k) for k, _ in TABLE_COLUMNS] for row in results["rows"]]),
+        Table("Metrics per (train set, test generator), 95% intervals",
+              [CATALOG.label(k) for k in TABLE_COLUMNS],
+              [[_cell_text(row, k) for k in TABLE_COLUMNS] for row in results["rows"]]),
         Table("Summary (joint bootstrap over the test videos)", ["metric", "value [95% interval]"],
               [[key, with_interval(results["summary"].get(key), (summary.get(key) or {}).get("interval"))]
                for key in ("mean_auc_seen", "mean_auc_unseen", "mean_auc")]),
@@ -264,7 +268,7 @@ def views(run) -> dict:
     notes = {(r["train_set"], r["test_set"]): r.get("note") or "" for r in results["rows"]}
     bands = {(r["train_set"], r["test_set"]): (r.get("ci") or {}).get("auc") for r in results["rows"]}
     return {"heatmap": heatmap(matrix, seen, notes, "train", "test", intervals=bands),
-            "metrics": metric_table(results["rows"], [k for k, _ in TABLE_COLUMNS
+            "metrics": metric_table(results["rows"], [k for k in TABLE_COLUMNS
                                                       if k not in ("n_failed",)] + ["n_failed"]),
             "deployment": metric_table(results["rows"], ["train_set", "test_set",
                                                          *DEPLOYMENT_COLUMNS]),

@@ -28,7 +28,7 @@ import pandas as pd
 
 from benchmark.errors import DataError
 from benchmark.protocol import Metric, Option, Unit, parse_list
-from benchmark.tables import Table, fmt
+from benchmark.tables import Table, fmt, key_table
 
 NAME = "protection_efficacy"
 VERSION = "1"
@@ -48,10 +48,58 @@ OPTIONS = (
     Option("lambdas", ("0.2", "0.4", "0.6", "0.8", "1.0"), "LVDM sweep: fraction that must fire",
            type=parse_list),
 )
-PRIMARY_METRIC = Metric("efficacy", "efficacy (protect: video 1-SSIM; lvdm: F1)")
-LEADERBOARD = (Metric("psnr", "PSNR of protected images"),
-               Metric("compute_saved", "compute saved (lvdm)"))
-TASKS = {"protection", "unsafe_generation"}
+DEFENCE_TASKS = ("protection", "unsafe_generation")
+
+
+def _m(key: str, label: str, higher: bool | None = True, fmt: str = "number",
+       description: str = "") -> Metric:
+    return Metric(key, label, higher, tasks=DEFENCE_TASKS, format=fmt, description=description)
+
+
+PRIMARY_METRIC = _m("efficacy", "efficacy (protect: video 1-SSIM; lvdm: F1)")
+LEADERBOARD = (_m("psnr", "PSNR of protected images", description="imperceptibility"),
+               _m("compute_saved", "compute saved (lvdm)",
+                  description="share of all denoising steps not run"))
+# Directions: a protection is better the less it shows in the image and the more the video
+# generated from the protected image departs; None where a column is a setting, a control or
+# depends on the mode (directed vs undirected).
+METRICS = (
+    PRIMARY_METRIC, *LEADERBOARD,
+    _m("setting", "setting", None, "text"), _m("model", "model", None, "text"),
+    _m("ssim", "SSIM"), _m("perceptual", "perceptual", False, description="perceptual distance"),
+    _m("linf_255", "L∞·255", None, description="the budget used"),
+    _m("embed_cos_orig", "emb cos orig", None), _m("embed_cos_target", "emb cos target", None),
+    _m("latent_cos_orig", "latent cos orig", None),
+    _m("video_psnr", "video PSNR", False, description="of the protected image's video vs the "
+       "clean image's: lower, the video departs more"),
+    _m("video_departure", "video 1-SSIM"),
+    _m("departure_beyond_degradation", "beyond degradation"),
+    _m("tc_protected", "temporal cons.", None), _m("flagged_rate", "flagged", None),
+    _m("n_images", "images", None, "count"),
+    _m("random_departure", "random control: video 1-SSIM", None),
+    _m("efficacy_over_random", "efficacy / random"),
+    _m("embed_toward_target_beyond_random", "embedding toward target beyond random"),
+    _m("embed_away_beyond_random", "embedding away beyond random"),
+    _m("flagged_rate_protected", "flagged (protected)", None),
+    _m("flagged_rate_clean", "flagged (clean)", None),
+    _m("transfer_departure", "transfer: video 1-SSIM"),
+    _m("transfer_departure_random", "transfer, random control", None),
+    _m("degraded_departure_beyond_degradation", "degraded: beyond degradation"),
+    _m("detector_test_auc", "detector test AUC"), _m("clean_flagged_rate", "flagged clean", None),
+    # lvdm
+    _m("rule", "rule", None, "text"), _m("eta", "η", None, "count", "steps inspected"),
+    _m("lambda", "λ", None, description="share of the inspected steps that must flag"),
+    _m("step", "step", None, "count"), _m("n_unsafe", "unsafe", None, "count"),
+    _m("compute_saved_flagged", "compute saved (stopped)"),
+    _m("mean_stop_step", "mean stop step", False), _m("f1_rule", "F1 (rule)"),
+    _m("accuracy_rule", "ACC (rule)"), _m("f1_last_step", "F1 (last step)"),
+    _m("accuracy_last_step", "ACC (last step)"),
+    _m("n_flagged_rule", "flagged (rule)", None, "count"),
+    _m("guard_stopped_rate", "guard stopped", None),
+    _m("guard_mean_stop_step", "guard mean stop step", False),
+    _m("guard_compute_saved", "guard compute saved"),
+)
+TASKS = set(DEFENCE_TASKS)
 METHOD_KINDS = ("defence",)  # generation-time defences, never clip detectors (checked in preflight)
 
 
@@ -149,17 +197,11 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- presentation
-PROTECT_COLUMNS = (("setting", "setting"), ("model", "model"), ("perturbation", "before generation"),
-                   ("severity", "level"), ("psnr", "PSNR"), ("ssim", "SSIM"),
-                   ("perceptual", "perceptual"), ("linf_255", "L∞·255"), ("embed_cos_orig", "emb cos orig"),
-                   ("embed_cos_target", "emb cos target"), ("latent_cos_orig", "latent cos orig"),
-                   ("video_psnr", "video PSNR"), ("video_departure", "video 1-SSIM"),
-                   ("departure_beyond_degradation", "beyond degradation"),
-                   ("tc_protected", "temporal cons."), ("flagged_rate", "flagged"))
-LVDM_COLUMNS = (("rule", "rule"), ("eta", "η"), ("lambda", "λ"), ("accuracy", "ACC"),
-                ("precision", "precision"), ("recall", "recall"), ("f1", "F1"),
-                ("compute_saved", "compute saved"), ("mean_stop_step", "mean stop step"),
-                ("n_videos", "videos"))
+PROTECT_COLUMNS = ("setting", "model", "perturbation", "severity", "psnr", "ssim", "perceptual",
+                   "linf_255", "embed_cos_orig", "embed_cos_target", "latent_cos_orig", "video_psnr",
+                   "video_departure", "departure_beyond_degradation", "tc_protected", "flagged_rate")
+LVDM_COLUMNS = ("rule", "eta", "lambda", "accuracy", "precision", "recall", "f1", "compute_saved",
+                "mean_stop_step", "n_videos")
 
 
 def _columns(results: dict):
@@ -168,9 +210,8 @@ def _columns(results: dict):
 
 def tables(results: dict) -> list[Table]:
     columns = _columns(results)
-    out = [Table("Protection efficacy" if columns is PROTECT_COLUMNS else "LVDM early exit",
-                 [h for _, h in columns], [[fmt(r.get(k)) for k, _ in columns]
-                                           for r in results["rows"]])]
+    out = [key_table("Protection efficacy" if columns is PROTECT_COLUMNS else "LVDM early exit",
+                     results["rows"], columns)]
     if results.get("guard_stops"):
         out.append(Table("LVDM online guard: stop step", ["stop step", "videos"],
                          [[fmt(r["stop_step"]), fmt(r["videos"])] for r in results["guard_stops"]]))
@@ -186,7 +227,7 @@ def views(run) -> dict[str, Any]:
     view = {"task": results.get("task"), "summary": [
         {"key": k, "value": fmt(v) if not isinstance(v, str) else v}
         for k, v in results["summary"].items()],
-        "table": metric_table(results["rows"], [k for k, _ in columns])}
+        "table": metric_table(results["rows"], columns)}
     if results.get("task") == "unsafe_generation":
         view["per_step"] = metric_table(results.get("per_step", []),
                                         ["step", "accuracy", "precision", "recall", "f1"])

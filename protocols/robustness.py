@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError
+from benchmark.metric_catalog import CATALOG
 from benchmark.metrics import UndefinedMetricError, binary_summary, choose_threshold
 from benchmark.protocol import Metric, Option, Unit, parse_bool, parse_list
 from benchmark.tables import Table, fmt
@@ -55,6 +56,17 @@ OPTIONS = (
 PRIMARY_METRIC = Metric("mean_relative_area", "relative AUC area under perturbation (mean)")
 LEADERBOARD = (Metric("clean_auc", "clean AUC"),
                Metric("worst_relative_area", "worst perturbation (relative area)"))
+METRICS = (
+    PRIMARY_METRIC, *LEADERBOARD,
+    Metric("relative_area", "relative area", description="area under AUC(severity) over clean "
+           "AUC x largest level; 1.0: no loss at any level"),
+    Metric("worst_perturbation", "worst perturbation", None, format="text"),
+    Metric("level", "level", None, tasks=(), format="count", description="perturbation level"),
+    Metric("read_seconds", "read s/video", False, tasks=()),
+    Metric("extra_seconds_per_video", "extra s/video", False, tasks=(),
+           description="reader seconds per video beyond the clean read"),
+    Metric("decode_seconds", "decode s/video", False, tasks=()),
+)
 REAL = "real"
 
 
@@ -171,8 +183,7 @@ def _curve(clean_auc, levels, aucs, clean_seconds, seconds) -> dict:
 
 
 # ----------------------------------------------------------------------------- presentation
-COLUMNS = (("perturbation", "perturbation"), ("level", "level"), ("n_videos", "n"), ("auc", "AUC"),
-           ("ap", "AP"), ("acc_at_val", "ACC@val"), ("n_failed", "failed"), ("note", "note"))
+COLUMNS = ("perturbation", "level", "n_videos", "auc", "ap", "acc_at_val", "n_failed", "note")
 
 
 def tables(results: dict) -> list[Table]:
@@ -184,10 +195,11 @@ def tables(results: dict) -> list[Table]:
         return fmt(row.get(key))
 
     curves = results.get("curves") or {}
-    return [Table("AUC per perturbation and level, 95% intervals", [h for _, h in COLUMNS],
-                  [[cell(r, k) for k, _ in COLUMNS] for r in results["rows"]]),
+    return [Table("AUC per perturbation and level, 95% intervals", [CATALOG.label(k) for k in COLUMNS],
+                  [[cell(r, k) for k in COLUMNS] for r in results["rows"]]),
             Table("Per perturbation: area under AUC(severity) relative to clean; drop per level; cost",
-                  ["perturbation", "relative area", "drop per level", "extra s/video"],
+                  [CATALOG.label("perturbation"), CATALOG.label("relative_area"), "drop per level",
+                   CATALOG.label("extra_seconds_per_video")],
                   [[name, fmt(c["relative_area"]), ", ".join(fmt(d) for d in c["drop"]),
                     fmt(c.get("extra_seconds_per_video"), 4)] for name, c in curves.items()])]
 
@@ -200,8 +212,7 @@ def views(run) -> dict:
     costs = [{"perturbation": k, "relative_area": c["relative_area"],
               "extra_seconds_per_video": c.get("extra_seconds_per_video")} for k, c in curves.items()]
     return {"plots": severity_plots({run.info["method"]: results}),
-            "metrics": metric_table(results["rows"], ["perturbation", "level", "n_videos", "auc",
-                                                      "ap", "acc_at_val", "n_failed", "note"]),
+            "metrics": metric_table(results["rows"], COLUMNS),
             "costs": metric_table(costs, ["perturbation", "relative_area", "extra_seconds_per_video"]),
             "decode_seconds": results["summary"].get("decode_seconds")}
 

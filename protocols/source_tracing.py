@@ -23,8 +23,9 @@ import pandas as pd
 
 from benchmark.errors import DataError
 from benchmark.inference import prob_column
+from benchmark.metrics_multiclass import ACCURACY, BALANCED_ACCURACY, MACRO_F1, TOP2_ACCURACY
 from benchmark.protocol import Metric, Option, Unit, parse_bool, parse_list
-from benchmark.tables import Table, fmt
+from benchmark.tables import Table, key_table
 from protocols.cross_generator import _mean as mean_or_none  # shared with cross_generator
 from protocols.tracing_classes import PRESETS, REAL, check_classes, class_plan, resolve_held_out
 
@@ -41,10 +42,18 @@ OPTIONS = (
            "labels in the published order over generator folders; real not traced)",
            choices=PRESETS),
 )
-PRIMARY_METRIC = Metric("balanced_accuracy", "balanced accuracy")
-LEADERBOARD = (Metric("accuracy", "accuracy"), Metric("macro_f1", "macro-F1"),
-               Metric("top2_accuracy", "top-2 accuracy"),
-               Metric("auroc_unknown", "AUROC unknown (open set)"))
+AUROC_UNKNOWN = Metric("auroc_unknown", "AUROC unknown (open set)", tasks=("multiclass",),
+                       description="held-out generators' test videos against the known classes', "
+                       "by 1 - max class probability")
+PRIMARY_METRIC = BALANCED_ACCURACY  # the summaries average the rows' metrics over units
+LEADERBOARD = (ACCURACY, MACRO_F1, TOP2_ACCURACY, AUROC_UNKNOWN)
+METRICS = (AUROC_UNKNOWN,
+           Metric("n_known", "known", tasks=(), format="count",
+                  description="test videos of classes the model trained on"),
+           Metric("n_unknown", "unknown", tasks=(), format="count",
+                  description="test videos of held-out generators"),
+           Metric("n_support", "videos", tasks=(), format="count"),
+           Metric("class", "index: class", None, tasks=(), format="text"))
 CLASSES, HELD_OUT = "classes", "held_out"
 log = logging.getLogger("vbench.protocol")
 
@@ -153,9 +162,8 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
         per_class += result["per_class"]
         confusion.append(result["confusion"])
         classes[str(unit)] = {name: i for i, name in enumerate(result["confusion"]["cols"])}
-    summary = {key: mean_or_none(r[key] for r in rows)
-               for key in ("balanced_accuracy", "accuracy", "macro_f1", "top2_accuracy",
-                           "auroc_unknown")}
+    summary = {metric.key: mean_or_none(r[metric.key] for r in rows)
+               for metric in (PRIMARY_METRIC, *LEADERBOARD)}
     note = ("preset mmvgm9: real videos are not traced (MMVGM's tracing has no real class)"
             if options.get("preset") == "mmvgm9" else "")
     return {"rows": rows, "per_class": per_class, "confusion": confusion, "classes": classes,
@@ -163,20 +171,15 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- presentation
-TABLE_COLUMNS = (("unit", "unit"), ("n_known", "known"), ("n_unknown", "unknown"),
-                 ("accuracy", "accuracy"), ("balanced_accuracy", "balanced acc."),
-                 ("macro_f1", "macro-F1"), ("top2_accuracy", "top-2 acc."),
-                 ("auroc_unknown", "AUROC unknown"), ("n_failed", "failed"), ("note", "note"))
-CLASS_COLUMNS = (("unit", "unit"), ("class", "index: class"), ("precision", "precision"),
-                 ("recall", "recall"), ("f1", "F1"), ("n_support", "videos"))
+TABLE_COLUMNS = ("unit", "n_known", "n_unknown", "accuracy", "balanced_accuracy", "macro_f1",
+                 "top2_accuracy", "auroc_unknown", "n_failed", "note")
+CLASS_COLUMNS = ("unit", "class", "precision", "recall", "f1", "n_support")
 
 
 def tables(results: dict) -> list[Table]:
     """The metric rows and the per-class rows, for the terminal and the Markdown report."""
-    out = [Table("Source tracing per unit", [h for _, h in TABLE_COLUMNS],
-                 [[fmt(r.get(k)) for k, _ in TABLE_COLUMNS] for r in results["rows"]]),
-           Table("Per class", [h for _, h in CLASS_COLUMNS],
-                 [[fmt(r.get(k)) for k, _ in CLASS_COLUMNS] for r in results["per_class"]])]
+    out = [key_table("Source tracing per unit", results["rows"], TABLE_COLUMNS),
+           key_table("Per class", results["per_class"], CLASS_COLUMNS)]
     for matrix in results["confusion"]:
         out.append(Table(f"Confusion matrix, {matrix['unit']} (rows: true, columns: predicted)",
                          ["true \\ predicted"] + matrix["cols"],
@@ -190,8 +193,8 @@ def views(run) -> dict:
     from benchmark.report_views import confusion_heatmap, metric_table
 
     results = run.results
-    return {"metrics": metric_table(results["rows"], [k for k, _ in TABLE_COLUMNS]),
-            "per_class": metric_table(results["per_class"], [k for k, _ in CLASS_COLUMNS]),
+    return {"metrics": metric_table(results["rows"], TABLE_COLUMNS),
+            "per_class": metric_table(results["per_class"], CLASS_COLUMNS),
             "confusion": [{"unit": m["unit"], "map": confusion_heatmap(m)}
                           for m in results["confusion"]],
             "note": results.get("note", "")}

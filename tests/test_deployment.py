@@ -107,7 +107,7 @@ def test_deployment_summary_keys_and_values():
     assert out["brier"] == pytest.approx(skm.brier_score_loss(y, s))
     assert (out["ece_bins"], out["ece_binning"], out["pauc_standardized"]) == (
         15, "equal-width", "mcclish")
-    assert {m.key for m in D.DEPLOYMENT_METRICS} <= set(out)
+    assert {m.key for m in D.METRICS} <= set(out)
     assert (y == 0).sum() >= 1000 and out["note"] == ""
     few = D.deployment_summary(y[:400], s[:400])  # FPR steps of 1/n_real > 0.1 %
     assert f"{int((y[:400] == 0).sum())} real videos resolve FPR only in steps" in few["note"]

@@ -191,7 +191,7 @@ def test_markdown_has_tables(rendered: dict[str, str]) -> None:
     assert "| good\\_net | mini | trained here | 1 | none |" in md
     assert "| &lt;script&gt;alert\\(1\\)&lt;/script&gt; |" in md and EVIL not in md
     assert "| train \\\\ test | gen\\_a | gen\\_b |" in md and "| gen\\_b | n/a | n/a |" in md
-    assert "| ACC@0.5 |" in md and md.count("| train | test |") == 2
+    assert "| ACC@0.5 |" in md and md.count("| train set | test set |") == 2
     for line in md.splitlines():
         if line.startswith("|"):
             assert line.endswith("|"), line

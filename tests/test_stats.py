@@ -12,6 +12,7 @@ from scipy import stats as sps
 from benchmark import bootstrap as B
 from benchmark import metrics as M
 from benchmark import stats as S
+from benchmark.resampled import auc_from_counts
 from benchmark.metrics import MetricInputError
 
 
@@ -93,7 +94,7 @@ def test_jackknife_leaves_out_one_source(clustered):
 def test_vectorised_auc_equals_the_metric_on_resampled_indices(ties):
     y, s = _binary(4, 200, ties)
     counts = B.Resampler(y, None, stratify=False).counts(np.random.default_rng(2), 64)
-    fast = B._auc_from_counts(y, s, counts)
+    fast = auc_from_counts(y, s, counts)
     for row, value in zip(counts, fast):
         idx = np.repeat(np.arange(len(y)), row)
         if len(np.unique(y[idx])) < 2:
@@ -105,7 +106,7 @@ def test_vectorised_auc_equals_the_metric_on_resampled_indices(ties):
 @pytest.mark.parametrize("method", ["percentile", "bca"])
 def test_fast_and_generic_paths_give_the_same_interval(clustered, method):
     y, s, groups = clustered
-    generic = functools.partial(M.roc_auc)  # not in VECTORISED: one call per resample
+    generic = functools.partial(M.roc_auc)  # the jackknife (BCa) knows only M.roc_auc itself
     for g in (None, groups):
         fast = S.bootstrap_ci(M.roc_auc, y, s, g, n_resamples=300, seed=5, method=method)
         slow = S.bootstrap_ci(generic, y, s, g, n_resamples=300, seed=5, method=method)
@@ -407,8 +408,8 @@ def test_holm_hand_worked():
 
 @pytest.mark.parametrize("metric", ["ap", "eer", "tpr5", "tpr01", "acc", "pauc", "pauc30", "brier", "ece"])
 def test_vectorised_bootstrap_metrics_equal_the_loop(metric):
-    """Each vectorised form (benchmark.bootstrap.VECTORISED) gives what calling the metric on the
-    resampled videos gives, ties and undefined resamples included."""
+    """Each vectorised form (declared with its metric, benchmark.metric_catalog) gives what calling
+    the metric on the resampled videos gives, ties and undefined resamples included."""
     import functools
 
     from benchmark import deployment as D
