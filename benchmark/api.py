@@ -33,7 +33,7 @@ EXPORTS: dict[str, str] = {
     "Defence": ".defence",
     # protocols
     "Option": ".protocol", "Unit": ".protocol", "Metric": ".metric_catalog",
-    "parse_bool": ".protocol", "parse_list": ".protocol", "RunContext": ".runner",
+    "parse_bool": ".protocol", "parse_list": ".protocol", "RunContext": ".run_context",
     "Table": ".tables", "binary_summary": ".metrics", "choose_threshold": ".metrics",
     "binary_intervals": ".intervals", "with_interval": ".intervals", "run_checks": ".data.checks",
     "heatmap": ".report_views", "metric_table": ".report_views", "roc_plots": ".report_views",
@@ -72,5 +72,5 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load l
     from benchmark.plugins import PluginContext
     from benchmark.protocol import Option, Unit, parse_bool, parse_list
     from benchmark.report_views import heatmap, metric_table, roc_plots
-    from benchmark.runner import RunContext
+    from benchmark.run_context import RunContext
     from benchmark.tables import Table

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import DataError, VBenchError
 from benchmark.run_views import ViewScoring
+
+if TYPE_CHECKING:  # annotations only: the context stays importable without pandas or torch
+    import pandas as pd
+
+    from benchmark.data.options import DataOptions
+    from benchmark.data.prepared import PreparedData
+    from benchmark.protocol import Protocol, Unit
+    from benchmark.runs import Run
+    from benchmark.weights import WeightsSpec
 
 log = logging.getLogger("vbench.run")
 
@@ -35,7 +44,7 @@ class RunRequest:
     force: bool = False
     cfg_options: dict[str, Any] = field(default_factory=dict)
     reuse_across_versions: bool = False
-    data_options: Any = None  # benchmark.data.options.DataOptions; None: defaults
+    data_options: DataOptions | None = None  # None: the defaults
     max_failed_share: float = 0.05
     canonicalize: str | None = None  # a benchmark.data.canonical recipe
     real_floor: bool = False
@@ -54,20 +63,20 @@ class RunContext(ViewScoring):
     """
 
     request: RunRequest
-    protocol: Any
-    config: dict[str, Any]
-    manifest: Any
-    options: dict[str, Any]
+    protocol: Protocol
+    config: dict[str, Any]  # the method's resolved config (with --cfg-options)
+    manifest: pd.DataFrame  # the videos (benchmark.data.manifest columns)
+    options: dict[str, Any]  # the protocol's options, parsed
     device: str
-    weights: Any  # benchmark.weights.WeightsSpec or None
-    run: Any
+    weights: WeightsSpec | None  # --weights; None: the run trains
+    run: Run  # the run directory
     timings: dict[str, float] = field(default_factory=dict)
-    unit: Any = None
-    units: list = field(default_factory=list)
+    unit: Unit | None = None  # the unit being scored
+    units: list[Unit] = field(default_factory=list)
     models: dict[str, dict] = field(default_factory=dict)
     key_spec: dict[str, Any] = field(default_factory=dict)
     data_name: str = ""
-    data: Any = None  # benchmark.data.prepare.PreparedData: how the manifest was made
+    data: PreparedData | None = None  # how the manifest was made
     reader: dict[str, Any] | None = None  # what the clip reader runs (face finder, flow, preset)
     canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
 
