@@ -36,6 +36,7 @@ BUILTIN: dict[str, str] = {
     "core": "benchmark.builtin:register",
     "detectors": "detectors:register",
     "protocols": "protocols:register",
+    "layouts": "layouts:register",
 }
 ENV_PATH = "VBENCH_PATH"
 BUILTIN_SOURCE = "vbench built-in plugin"

@@ -2,7 +2,7 @@
 
 Run keys include `code_version()`, so scores computed by other code (an older release, a bug fix,
 a local edit) are never reused silently. The digest covers the Python and YAML files of
-``benchmark/``, ``detectors/`` (with its ``registry.yaml``) and ``protocols/``: everything that
+``benchmark/``, ``detectors/`` (with its ``registry.yaml``), ``protocols/`` and ``layouts/``: everything that
 decides a score, and nothing that only changes how it is shown (templates, README). A run whose
 method or protocol comes from an outside plugin adds the digest of that plugin's folders
 (`code_version`'s ``extra``), so editing a plugin invalidates its stored scores too. The git commit is
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("benchmark", "detectors", "protocols")
+SOURCE_DIRS = ("benchmark", "detectors", "protocols", "layouts")
 SOURCE_SUFFIXES = (".py", ".yaml", ".yml")
 
 
