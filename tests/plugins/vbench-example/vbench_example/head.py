@@ -17,16 +17,29 @@ class PooledLinearHead(BaseHead):
         num_classes: output classes (2 for detection).
         in_channels: channels of the backbone features.
         dropout_ratio: dropout before the linear layer.
+        init_std: std of the linear layer's initial weights (bias 0), mmaction2's head default.
+            Small, so that an untrained head scores every clip near 0.5: PyTorch's default
+            init makes random features score one class of artefact consistently higher, a bias
+            a short training on uninformative labels keeps (the leak control then sees it).
         **kwargs: `mmaction.models.heads.BaseHead` arguments (``loss_cls``, ``topk`` …).
     """
 
-    def __init__(self, num_classes: int, in_channels: int, dropout_ratio: float = 0.0, **kwargs):
+    def __init__(self, num_classes: int, in_channels: int, dropout_ratio: float = 0.0,
+                 init_std: float = 0.01, **kwargs):
         if isinstance(kwargs.get("topk"), list):  # YAML has no tuples; BaseHead asserts one
             kwargs["topk"] = tuple(kwargs["topk"])
         super().__init__(num_classes, in_channels, **kwargs)
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(dropout_ratio)
         self.fc = nn.Linear(in_channels, num_classes)
+        self.init_std = float(init_std)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Normal(0, ``init_std``) weights and zero bias for the linear layer (also at build time:
+        vbench builds models without mmengine's runner, which would call this)."""
+        nn.init.normal_(self.fc.weight, std=self.init_std)
+        nn.init.zeros_(self.fc.bias)
 
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         """Features ``[N, C, T', H', W']`` → logits ``[N, num_classes]``."""
