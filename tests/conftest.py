@@ -1,9 +1,23 @@
-"""Fixtures shared across test modules."""
-import pandas as pd
-import pytest
+"""Fixtures shared across test modules.
 
-from benchmark.data.corpus import CorpusSpec, build_corpus
-from benchmark.data.manifest import load_manifest, save_manifest
+The example plugin (tests/plugins/vbench-example) is on ``$VBENCH_PATH`` for the whole session,
+set here at import time, before any test module is collected: the registries fill on first use,
+so every test parametrised over them (the contract test, the goldens, the GPU and inference
+tests) covers the plugin's detector exactly like the built-ins. Subprocesses inherit it; a test
+that needs vbench alone removes it from their environment.
+"""
+import os
+from pathlib import Path
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parent / "plugins" / "vbench-example" / "vbench_example"
+os.environ["VBENCH_PATH"] = os.pathsep.join(
+    [str(EXAMPLE_PLUGIN), *filter(None, os.environ.get("VBENCH_PATH", "").split(os.pathsep))])
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from benchmark.data.corpus import CorpusSpec, build_corpus  # noqa: E402
+from benchmark.data.manifest import load_manifest, save_manifest  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
