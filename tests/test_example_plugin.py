@@ -226,17 +226,37 @@ def test_youden_j_refuses_what_it_cannot_score():
         youden_j([0, 2], [0.2, 0.3])
 
 
-# METRIC_CATALOG: the metric's use, to finish once benchmark.metric_catalog is merged (the
-# register call is in vbench_example/__init__.py). Until then this test skips. (The check looks
-# at this tree: an editable install of another checkout can make the module importable here.)
-@pytest.mark.skipif(not (REPO / "benchmark" / "metric_catalog.py").is_file(),
-                    reason="METRIC_CATALOG: benchmark.metric_catalog is not merged yet")
 def test_youden_j_is_in_the_metric_catalog():
-    metrics = _plugin_module("metrics")
-    assert metrics.YOUDEN.key == "youden_j" and metrics.YOUDEN.higher_is_better
-    assert metrics.YOUDEN.fn([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
-    # to add: the catalog lists "youden_j" with source "--include .../vbench_example" or the
-    # entry point, and a cross_generator run's metric table shows it.
+    """The plugin's metric is one catalog entry, from the plugin's source, sorting high-first."""
+    from benchmark.metric_catalog import CATALOG
+
+    metric = CATALOG.get("youden_j")
+    assert metric.label == "Youden's J" and CATALOG.direction("youden_j") == "high"
+    assert "vbench_example" in CATALOG.source("youden_j")
+    assert metric([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+
+
+def test_the_plugin_protocol_runs_and_shows_the_plugin_metric(tmp_path, monkeypatch, capsys):
+    """`pooled` (a protocol from the plugin) runs through the runner like a built-in: metrics,
+    summary, its own report partial, and the plugin's metric in its table."""
+    import json
+
+    from benchmark.cli import main
+    from tests.run_helpers import install_fake_model, placeholder_manifest
+
+    install_fake_model(monkeypatch)
+    data = placeholder_manifest(tmp_path, ["gen_a", "gen_b"], per=6)
+    code = main(["run", "--protocol", "pooled", "--method", "sta", "--data", str(data),
+                 "--out", str(tmp_path / "runs"), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report = Path(out.strip().splitlines()[-1])
+    results = json.loads((report.parent / "metrics.json").read_text())
+    assert [r["test_set"] for r in results["rows"]] == ["gen_a", "gen_b", "all"]
+    assert all(0 <= r["youden_j"] <= 1 for r in results["rows"])
+    assert set(results["summary"]) == {"pooled_auc", "worst_generator_auc"}
+    page = report.read_text()
+    assert "One model, every generator" in page and "Youden&#39;s J" in page
 
 
 # -- installed from its pyproject, used from a folder outside the checkout -----------------------

@@ -10,7 +10,8 @@ LAYOUT = "vbench_example.layout"
 
 
 def register(plugin) -> None:
-    """Declares the plugin's detector, data layout, frame function and perturbation set.
+    """Declares the plugin's detector, protocol, metric, data layout, frame function and
+    perturbation set.
 
     Args:
         plugin: the `benchmark.api.PluginContext` of this plugin.
@@ -22,7 +23,6 @@ def register(plugin) -> None:
                   detect=f"{LAYOUT}:detects_example_tsv", priority=5)
     plugin.frame_function("example_posterize", "vbench_example.posterize:posterize")
     plugin.perturbations("perturbations.yaml")  # example_posterize, levels 1-3
-    # METRIC_CATALOG (to finish once benchmark.metric_catalog is merged): Youden's J joins the
-    # metric catalog here; tests/test_example_plugin.py has the matching marked test. Until a
-    # catalog registers a sink, PluginContext.metric does nothing and imports nothing.
-    plugin.metric("vbench_example.metrics:YOUDEN")
+    plugin.metric("vbench_example.metrics:YOUDEN")  # Youden's J joins the metric catalog
+    plugin.protocol("pooled", "vbench_example.pooled",
+                    "one model trained on every generator, tested on each (vbench-example)")

@@ -1,8 +1,8 @@
 """The plugin's metric declaration: Youden's J in vbench's metric catalog.
 
-METRIC_CATALOG: `benchmark.api.Metric` (benchmark.metric_catalog) is not merged yet; this module
-is imported only by the catalog (through ``plugin.metric("vbench_example.metrics:YOUDEN")`` in
-``__init__.register``), so nothing imports it before then.
+Declared once here (key, label, direction, function, tasks); the catalog imports this module on
+its first use (``plugin.metric("vbench_example.metrics:YOUDEN")`` in ``__init__.register``), and
+every table, report and comparison that shows ``youden_j`` reads this declaration.
 """
 from __future__ import annotations
 
