@@ -18,11 +18,9 @@ from typing import Any
 
 from benchmark.errors import DataError, StoreError, VBenchError
 from benchmark.run_views import ViewScoring
+from benchmark.score_table import SCORE_COLUMNS  # declared once; the stored-run reader checks it too
 
 log = logging.getLogger("vbench.run")
-SCORE_COLUMNS = ("video_id", "dataset", "generator", "label", "split", "source_id", "score",
-                 "n_clips", "status", "error", "method", "config", "protocol", "seed", "unit",
-                 "perturbation", "severity")
 
 
 @dataclass
