@@ -78,7 +78,7 @@ def _problem(table, column: str, kind: str, ok, score_range) -> str | None:
         if kind == "status":
             bad = ~values.isin(STATUSES).to_numpy()
             if bad.any():
-                return (f"holds {values[bad].iloc[0]!r} {_at(table, bad)}; expected one of "
+                return (f"holds {_plain(values[bad].iloc[0])!r} {_at(table, bad)}; expected one of "
                         f"{', '.join(STATUSES)}")
         return None
     if inferred in ("boolean",) or not pd.api.types.is_numeric_dtype(values.dtype):
@@ -89,7 +89,8 @@ def _problem(table, column: str, kind: str, ok, score_range) -> str | None:
             return f"holds {values.dtype} values; expected the integers 0 and 1 (int64)"
         bad = ~values.isin((0, 1)).to_numpy()
         if bad.any():
-            return f"holds {values[bad].iloc[0]!r} {_at(table, bad)}; expected 0 (real) or 1 (generated)"
+            return (f"holds {_plain(values[bad].iloc[0])!r} {_at(table, bad)}; expected 0 (real) or "
+                    f"1 (generated)")
         return None
     if kind in ("score", "probability"):
         low, high = score_range if kind == "score" else (0.0, 1.0)
@@ -108,7 +109,7 @@ def _out_of_range(table, numbers, ok, kind: str, low: float, high: float) -> str
     with np.errstate(invalid="ignore"):
         bad = ~missing & ~((numbers >= low) & (numbers <= high))
     if bad.any():
-        return (f"holds {numbers[bad][0]!r} {_at(table, bad)}, outside [{low:g}, {high:g}] "
+        return (f"holds {_plain(numbers[bad][0])!r} {_at(table, bad)}, outside [{low:g}, {high:g}] "
                 f"({int(bad.sum())} of {len(numbers)} rows are); expected {what}")
     return None
 
@@ -133,7 +134,12 @@ def _wrong_type(table, values, expected: str, fits) -> str:
     if not mask.any():  # every value fits, the column's storage type does not (e.g. bool)
         return f"is stored as {values.dtype}; expected {expected}"
     first = values[mask].iloc[0]
-    return f"holds {_type_name(first)} ({first!r} {_at(table, mask)}); expected {expected}"
+    return f"holds {_type_name(first)} ({_plain(first)!r} {_at(table, mask)}); expected {expected}"
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (so messages show ``2``, not ``np.int64(2)``)."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
 
 
 def _type_name(value) -> str:
