@@ -260,15 +260,12 @@ def _report(args) -> int:
 
 
 def _load_runs(paths: list[str]):
-    from benchmark.errors import VBenchError
-    from benchmark.report import load_run
+    """Every run, read and checked (`benchmark.stored_run`) before anything is written."""
+    from benchmark.stored_run import load_run, read_info
 
-    runs = []
-    for path in paths:
-        if not (Path(path) / "run.json").is_file():
-            raise VBenchError(f"{path}: not a run directory (no run.json)")
-        runs.append(load_run(Path(path)))
-    return runs
+    for path in paths:  # a directory that is no run at all is named before any slow check
+        read_info(Path(path))
+    return [load_run(Path(path)) for path in paths]
 
 
 def _compare(args) -> int:

@@ -1,132 +1,35 @@
 """Leaderboard reports (HTML, Markdown, CSV) from stored run directories.
 
-A run directory holds ``run.json``, ``scores.parquet`` and ``metrics.json`` (docs/ARCHITECTURE.md).
-This module only reads them: every number shown comes from those files. Runs are grouped by
-protocol and data (runs over different data or protocols are never ranked in one table); each
-group's leaderboard sorts by its protocol's primary metric, and each run's section shows its
+A run directory holds ``run.json``, ``scores.parquet`` and ``metrics.json`` (docs/ARCHITECTURE.md);
+`benchmark.stored_run` reads and checks them, and every number shown comes from those files. Runs
+are grouped by protocol and data (runs over different data or protocols are never ranked in one
+table); each group's leaderboard sorts by its protocol's primary metric, and each run's section
+shows its
 protocol's own views (a template partial beside the protocol module). The HTML page is
 self-contained (inline CSS, JS and SVG), so it opens offline and can be mailed as one file.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from benchmark.errors import DataError, VBenchError
+from benchmark.errors import DataError
 from benchmark.io import atomic_write_text, make_dir, remove_debris
 from benchmark.metric_catalog import CATALOG
 from benchmark.report_views import SVG, fmt, number
+from benchmark.stored_run import INFO_KEYS, RUN_FILES, RunData, load_run  # noqa: F401 (re-exported)
 
 # The page, Markdown report and macros; each protocol's partial lives beside its module (a
 # plugin's protocol brings its own), so the loader also searches the runs' protocol folders.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-RUN_FILES = ("run.json", "scores.parquet", "metrics.json")
-INFO_KEYS = ("run_id", "method", "config", "protocol", "dataset")
-SCORE_COLUMNS = ("video_id", "generator", "label", "score", "unit", "status")
 BASE_COLUMNS = ("protocol", "data", "rank", "tie", "run_id", "method", "config", "weights", "seed",
                 "overrides", "n_videos", "n_failed", "wall_time_s")
-
-
-@dataclass
-class RunData:
-    """One run directory, loaded.
-
-    Attributes:
-        path: the run directory.
-        info: run.json as stored.
-        scores: the per-video score table (scores.parquet).
-        results: metrics.json: ``rows``, ``summary`` and the protocol's own entries.
-    """
-
-    path: Path
-    info: dict[str, Any]
-    scores: pd.DataFrame
-    results: dict[str, Any]
-    shortcuts: dict[str, Any] | None = None
-
-    @classmethod
-    def from_memory(cls, path: Path, info: dict[str, Any], scores: pd.DataFrame,
-                    results: dict[str, Any], shortcuts: dict[str, Any] | None = None) -> "RunData":
-        return cls(Path(path), info, scores, results, shortcuts)
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return dict(self.results.get("summary") or {})
-
-    @property
-    def protocol(self):
-        from benchmark.protocol import get_protocol
-
-        return get_protocol(self.info["protocol"])
-
-    @property
-    def label(self) -> str:
-        i = self.info
-        return f"{i['method']}/{i['config']}/{i['protocol']} ({i['run_id']})"
-
-
-# ----------------------------------------------------------------------------- loading
-def load_run(run_dir: str | os.PathLike) -> RunData:
-    """Reads a finished run directory.
-
-    Raises:
-        DataError: a file is missing or unreadable, lacks a required key or column, the run is not
-            complete, or its protocol is unknown here.
-    """
-    run_dir = Path(run_dir)
-    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
-    if missing:
-        raise DataError(f"run directory {run_dir} lacks {', '.join(missing)} "
-                        f"(a finished run holds {', '.join(RUN_FILES)})")
-    info = _read_json(run_dir / "run.json")
-    lacking = [key for key in INFO_KEYS if key not in info]
-    if lacking:
-        raise DataError(f"{run_dir / 'run.json'}: missing key(s) {', '.join(lacking)}")
-    if info.get("status", "complete") != "complete":
-        raise DataError(f"{run_dir}: the run is not complete (status {info.get('status')!r}); "
-                        f"finish it (run the same command again) before reporting it")
-    results = _read_json(run_dir / "metrics.json")
-    if not isinstance(results.get("rows"), list):
-        raise DataError(f"{run_dir / 'metrics.json'}: expected a list under 'rows'")
-    scores = _read_table(run_dir / "scores.parquet", SCORE_COLUMNS, pd.read_parquet)
-    shortcuts = _read_json(run_dir / "shortcuts.json") if (run_dir / "shortcuts.json").is_file() else None
-    run = RunData(run_dir, info, scores, results, shortcuts)
-    try:
-        run.protocol
-    except VBenchError as exc:
-        raise DataError(f"{run_dir}: {exc}") from None
-    return run
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
-def _read_table(path: Path, required: tuple[str, ...],
-                reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
-    try:
-        table = reader(path)
-    except Exception as exc:  # pandas/pyarrow raise many types for a damaged file
-        raise DataError(f"{path}: cannot read table: {exc}") from exc
-    lacking = [col for col in required if col not in table.columns]
-    if lacking:
-        raise DataError(f"{path}: missing column(s) {', '.join(lacking)}; "
-                        f"has {', '.join(map(str, table.columns))}")
-    return table
 
 
 # ----------------------------------------------------------------------------- leaderboards

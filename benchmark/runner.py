@@ -18,13 +18,11 @@ from benchmark.errors import VBenchError
 from benchmark.finish import adopt_reused, find_reusable, finish, write_running, write_stopped
 from benchmark.preflight import prepare
 from benchmark.run_context import RunContext, RunRequest
+from benchmark.score_table import SCORE_COLUMNS  # declared once; the stored-run reader checks it too
 
 __all__ = ["SCORE_COLUMNS", "RunContext", "RunRequest", "check_score_table", "execute", "run_units"]
 
 log = logging.getLogger("vbench.run")
-SCORE_COLUMNS = ("video_id", "dataset", "generator", "label", "split", "source_id", "score",
-                 "n_clips", "status", "error", "method", "config", "protocol", "seed", "unit",
-                 "perturbation", "severity")
 
 
 def execute(request: RunRequest) -> Path | None:

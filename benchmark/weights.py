@@ -125,11 +125,15 @@ def parse_weights(text: str) -> WeightsSpec:
 
 
 def _stored_spec(text: str) -> StoredModel | None:
-    """``RUN_DIR:UNIT`` or ``RUN_DIR`` of a run that saved models, else None."""
+    """``RUN_DIR:UNIT`` or ``RUN_DIR`` of a run that saved models, else None; the run must be a
+    complete one (`benchmark.stored_run.read_info`)."""
+    from benchmark.stored_run import read_info
+
     candidates = [(text, None)] + [(text[:i], text[i + 1:]) for i, c in enumerate(text) if c == ":"]
     for run_dir, unit in candidates:
         folder = Path(run_dir)
         if folder.is_dir() and (folder / MODELS_DIR).is_dir() and (folder / "run.json").is_file():
+            read_info(folder)
             return _pick(folder, unit)
     return None
 

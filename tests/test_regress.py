@@ -81,6 +81,10 @@ def test_fixed_weights_score_drift_is_caught(tmp_path: Path) -> None:
     scores = pd.read_parquet(run_dir / "scores.parquet")
     scores["score"] = (scores["score"] * 0.9).clip(0, 1)  # e.g. inputs no longer normalised
     scores.to_parquet(run_dir / "scores.parquet")
+    from protocols import cross_generator  # a run's metrics are those of its own scores
+
+    results = cross_generator.metrics(scores, {"mode": "one_vs_all"})
+    (run_dir / "metrics.json").write_text(json.dumps(results))
     assert "score_drift" in check(report.load_run(run_dir), data, "b")["regressions"]
 
 

@@ -55,6 +55,9 @@ def make_run(root: Path, name: str, method: str, strength: float, seed: int,
     failed["train_generators"] = [["gen_a"]] * n_failed
     failed["source_id"] = failed["video_id"]
     scores = pd.concat([scores, failed], ignore_index=True)
+    scores = scores.assign(dataset="toyset", n_clips=(scores["status"] == "ok").astype(int),
+                           method=method, config="mini", protocol="cross_generator", seed=seed,
+                           perturbation="none", severity=0.0)  # the rest of the standard columns
     results = cross_generator.metrics(scores, {"mode": "one_vs_all"})
     (run_dir / "run.json").write_text(json.dumps(info))
     scores.to_parquet(run_dir / "scores.parquet", index=False)

@@ -36,7 +36,9 @@ def test_bad_weights_are_refused_before_work(tmp_path, make, expected):
 def _stored_run(tmp_path, units=("gen a",)):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "run.json").write_text(json.dumps({"status": "complete"}))
+    (run_dir / "run.json").write_text(json.dumps({"status": "complete", "run_id": "r", "method": "sta",
+                                                  "config": "mini", "protocol": "cross_generator",
+                                                  "dataset": "toy"}))
     torch.manual_seed(0)
     cfg = {"train.epochs": 1, "model.backbone.layers": 1}
     from benchmark.registry import registry
