@@ -20,9 +20,12 @@ def _record(ctx) -> dict[str, Any]:
     from benchmark.data.several import describe_parts
     from benchmark.distributed import world
     from benchmark.runs import device_info, package_versions
+    from benchmark.plugins import outside_code
+    from benchmark.registry import METHODS, PROTOCOLS
     from benchmark.version import code_info
 
     request = ctx.request
+    code = code_info(outside_code(request.method, request.protocol))
     return {
         "run_id": ctx.run_id, "protocol": request.protocol, "protocol_version": ctx.protocol.version,
         "options": ctx.options, "method": request.method, "config": request.config,
@@ -36,7 +39,11 @@ def _record(ctx) -> dict[str, Any]:
         "manifest_hash": ctx.manifest.attrs.get("hash"), "n_manifest_rows": len(ctx.manifest),
         "seed": request.seed, "weights": ctx.weights.describe() if ctx.weights else None,
         "weights_sha256": ctx.weights.digest if ctx.weights else None,
-        "code": code_info(), "git_commit": code_info()["git_commit"],
+        "code": code, "git_commit": code["git_commit"],
+        # which plugin declared the method and the protocol (vbench's own, an installed
+        # package's entry point, or an --include path)
+        "sources": {"method": METHODS.source(request.method),
+                    "protocol": PROTOCOLS.source(request.protocol)},
         "versions": package_versions(), "device": ctx.device,
         "device_info": device_info(ctx.device), "world_size": world()[1], "workers": ctx.workers,
         "canonicalize": ctx.canonical, "real_floor": request.real_floor,

@@ -190,6 +190,8 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
              ("clip reader", " ".join(f"{k}={v}" for k, v in (info.get("reader") or {}).items())
               or "plain decoding"),
              ("code", f"{code.get('code_version', '?')} (git {info.get('git_commit', '?')})"),
+             ("plugins", "; ".join(f"{k}: {v}" for k, v in (info.get("sources") or {}).items())
+              or "n/a (recorded since the plugin loader)"),
              ("device", info.get("device")), ("created", info.get("created")),
              ("finished", info.get("finished"))]
     if info.get("reused_from"):

@@ -15,7 +15,7 @@ import hashlib
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("benchmark", "detectors", "protocols", "layouts")
@@ -74,9 +74,14 @@ def git_commit() -> str:
         return "unknown (not a git checkout)"
 
 
-def code_info() -> dict[str, str]:
-    """The provenance of the code, as run.json records it."""
+def code_info(extra: Sequence[Path] = ()) -> dict[str, Any]:
+    """The provenance of the code, as run.json records it (``extra``: an outside plugin's
+    folders, as in `code_version`)."""
     from benchmark import __version__
 
-    return {"vbench": __version__, "code_version": code_version(),
+    info = {"vbench": __version__, "code_version": code_version(extra),
             "source_digest": source_digest(), "git_commit": git_commit()}
+    if extra:
+        info["plugin_folders"] = sorted(str(Path(f).resolve()) for f in extra)
+        info["plugin_digest"] = folder_digest(extra)
+    return info

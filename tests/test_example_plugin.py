@@ -257,6 +257,12 @@ def test_the_plugin_protocol_runs_and_shows_the_plugin_metric(tmp_path, monkeypa
     assert set(results["summary"]) == {"pooled_auc", "worst_generator_auc"}
     page = report.read_text()
     assert "One model, every generator" in page and "Youden&#39;s J" in page
+    info = json.loads((report.parent / "run.json").read_text())
+    assert "vbench_example" in info["sources"]["protocol"]
+    assert info["sources"]["method"] == "vbench built-in plugin 'detectors'"
+    # the plugin's code is part of the code version (and so of the run key)
+    assert info["code"]["code_version"].count("+plugin-") == 1
+    assert any(f.endswith("vbench_example") for f in info["code"]["plugin_folders"])
 
 
 # -- installed from its pyproject, used from a folder outside the checkout -----------------------
