@@ -33,6 +33,7 @@ EXPORTS: dict[str, str] = {
     "Defence": ".defence",
     # protocols
     "Option": ".protocol", "Unit": ".protocol", "Metric": ".metric_catalog",
+    "CATALOG": ".metric_catalog",  # labels, directions and formats of every key
     "parse_bool": ".protocol", "parse_list": ".protocol", "RunContext": ".run_context",
     "Table": ".tables", "binary_summary": ".metrics", "choose_threshold": ".metrics",
     "binary_intervals": ".intervals", "with_interval": ".intervals", "run_checks": ".data.checks",
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load l
     from benchmark.errors import (ConfigError, DataError, RegistryError, UnknownKeyError,
                                   VBenchError, WeightsError)
     from benchmark.intervals import binary_intervals, with_interval
+    from benchmark.metric_catalog import CATALOG, Metric
     from benchmark.metrics import (MetricInputError, UndefinedMetricError, binary_summary,
                                    choose_threshold)
     from benchmark.perturb.functions import frame_function

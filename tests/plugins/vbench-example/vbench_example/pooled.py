@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.api import (DataError, Metric, Table, UndefinedMetricError, Unit, binary_intervals,
+from benchmark.api import (CATALOG, DataError, Metric, Table, UndefinedMetricError, Unit, binary_intervals,
                            binary_summary, choose_threshold, metric_table, roc_plots, run_checks,
                            with_interval)
 from vbench_example.metrics import YOUDEN
@@ -85,12 +85,15 @@ def _row(test: pd.DataFrame, name: str, threshold: float | None) -> dict:
 def tables(results: dict) -> list[Table]:
     """The per-test-set metrics with their 95 % intervals, for the terminal and Markdown."""
     def cell(row: dict, key: str) -> str:
-        value = row.get(key)
-        if isinstance(value, str):
-            return value
+        value, metric = row.get(key), CATALOG.get(key)
+        if metric.format == "text" or value is None:
+            return "" if value is None else str(value)
+        if metric.format == "count":
+            return str(int(value))
         return with_interval(value, (row.get("ci") or {}).get(key))
 
-    return [Table("pooled: one model, every generator (95% intervals)", list(COLUMNS),
+    return [Table("pooled: one model, every generator (95% intervals)",
+                  [CATALOG.label(key) for key in COLUMNS],
                   [[cell(row, key) for key in COLUMNS] for row in results["rows"]])]
 
 
