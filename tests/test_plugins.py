@@ -62,7 +62,10 @@ def test_builtins_are_vbench_own_entry_points():
     # the session's $VBENCH_PATH adds the example plugin (tests/conftest.py) after the built-ins
     builtin = [m for m in METHODS.usable() if plugins.is_builtin(METHODS.source(m))]
     assert builtin == BUILT_IN_METHODS == METHODS.usable()[:len(BUILT_IN_METHODS)]
-    assert all(plugins.is_builtin(PROTOCOLS.source(p)) for p in PROTOCOLS.usable())
+    from protocols import BUILTIN as BUILT_IN_PROTOCOLS
+
+    assert all(plugins.is_builtin(PROTOCOLS.source(p)) for p in BUILT_IN_PROTOCOLS)
+    assert not plugins.is_builtin(PROTOCOLS.source("pooled"))  # the session's example plugin
 
 
 def test_an_included_registry_file_adds_to_the_builtins(tmp_path):
