@@ -12,6 +12,12 @@ each with its interval. Per perturbation: the area under its AUC-vs-severity cur
 the clean video) divided by the clean AUC times the largest level (1.0: no loss at any level) and
 the relative drop at each level. Cost: the reader's seconds per video under each perturbation
 beside the clean read and the decode.
+
+With ``dataset_perturbations=true`` the test videos' own perturbed copies (the manifest column
+``perturbed_path``, which a layout such as DecepTIV's fills from its ``videos_pert/``) are scored
+too, as the perturbation ``dataset:videos_pert``, and reported apart from vbench's perturbations:
+their AUC beside the clean AUC of the same videos (paired by video id), never in the curves, the
+areas or the summary.
 """
 from __future__ import annotations
 
@@ -52,7 +58,12 @@ OPTIONS = (
     Option("decode_once", True, "decode each video once for every view (false: once per view, "
            "to measure the saving)", type=parse_bool),
     Option("cache", True, "reuse scores cached by (model, video, view)", type=parse_bool),
+    Option("dataset_perturbations", False, "also score the dataset's own perturbed copy of each "
+           "test video (manifest column perturbed_path, e.g. DecepTIV's videos_pert/), reported "
+           "apart", type=parse_bool),
 )
+DATASET_COPY = "dataset:videos_pert"  # the perturbation name of the dataset's own perturbed copies
+COPY_COLUMN = "perturbed_path"
 PRIMARY_METRIC = Metric("mean_relative_area", "relative AUC area under perturbation (mean)")
 LEADERBOARD = (Metric("clean_auc", "clean AUC"),
                Metric("worst_relative_area", "worst perturbation (relative area)"))
@@ -66,6 +77,10 @@ METRICS = (
     Metric("extra_seconds_per_video", "extra s/video", False, tasks=(),
            description="reader seconds per video beyond the clean read"),
     Metric("decode_seconds", "decode s/video", False, tasks=()),
+    Metric("clean_auc_same_videos", "clean AUC (same videos)",
+           description="clean AUC of the test videos that have a perturbed copy in the dataset"),
+    Metric("auc_drop_same_videos", "AUC drop (same videos)", False,
+           description="clean AUC - AUC of the dataset's perturbed copies, on the same videos"),
 )
 REAL = "real"
 
@@ -94,8 +109,34 @@ def plan(ctx) -> list[Unit]:
     else:
         run_checks(manifest, ["train_rows", "test_rows", "classes", "real", "leakage", "files"],
                    ctx.data_name, splits=["train", "val"])
-    return [Unit("robustness", trains=ctx.weights is None,
-                 members={"perturbations": tuple(types), "levels": tuple(map(str, levels))})]
+    members = {"perturbations": tuple(types), "levels": tuple(map(str, levels))}
+    if ctx.options["dataset_perturbations"]:  # only then, so other runs keep their unit keys
+        _check_copies(manifest, ctx.data_name)
+        members["dataset_perturbations"] = (DATASET_COPY,)
+    return [Unit("robustness", trains=ctx.weights is None, members=members)]
+
+
+def _copies(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Test rows that have a perturbed copy, with ``path`` pointing at it (same video id)."""
+    test = manifest[manifest["split"] == "test"]
+    if COPY_COLUMN not in test.columns:
+        return test.iloc[:0]
+    copies = test[test[COPY_COLUMN].fillna("").astype(str).str.strip() != ""]
+    return copies.assign(path=copies[COPY_COLUMN])
+
+
+def _check_copies(manifest: pd.DataFrame, data: str) -> None:
+    import os
+
+    copies = _copies(manifest)
+    if not len(copies):
+        raise DataError(f"data {data!r}: dataset_perturbations=true needs test videos with a "
+                        f"perturbed copy (column {COPY_COLUMN}, e.g. the deceptiv layout's "
+                        f"videos_pert/); none has one")
+    missing = [p for p in copies["path"] if not os.path.exists(p)]
+    if missing:
+        raise DataError(f"data {data!r}: {len(missing)} perturbed cop(ies) in column {COPY_COLUMN} "
+                        f"do not exist, e.g. {missing[0]}")
 
 
 def score(ctx, unit: Unit) -> pd.DataFrame:
@@ -115,6 +156,9 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
     tables.append(ctx.predict_views(detector, manifest[manifest["split"] == "test"], views,
                                     perturbation_set(ctx.options), ctx.options["decode_once"],
                                     ctx.options["cache"]))
+    if unit.members.get("dataset_perturbations"):
+        copies = ctx.predict(detector, _copies(manifest))  # the copies' files, the clean rows' ids
+        tables.append(copies.assign(perturbation=DATASET_COPY, severity=1))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -147,6 +191,8 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
 
     threshold, note = _threshold(scores[(scores["split"] == "val") & (scores["perturbation"] == "none")])
     test = scores[scores["split"] == "test"]
+    own = test[test["perturbation"].astype(str).str.startswith("dataset:")]
+    test = test.drop(own.index)
     clean = _row(test[test["perturbation"] == "none"], threshold, note)
     rows = [{"perturbation": "none", "level": 0, **clean}]
     curves = {}
@@ -165,7 +211,22 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
     summary = {"clean_auc": clean["auc"], "mean_relative_area": float(np.mean(areas)) if areas else None,
                "worst_relative_area": min(areas) if areas else None, "worst_perturbation": worst,
                "decode_seconds": float(np.nanmean(decode)) if decode is not None and decode.notna().any() else None}
-    return {"rows": rows, "curves": curves, "summary": summary, "intervals": SETTINGS}
+    return {"rows": rows, "curves": curves, "summary": summary, "intervals": SETTINGS,
+            "dataset_perturbations": _dataset_rows(own, test[test["perturbation"] == "none"],
+                                                   threshold, note)}
+
+
+def _dataset_rows(own: pd.DataFrame, clean: pd.DataFrame, threshold, note: str) -> list[dict]:
+    """Per dataset perturbation: its AUC, and the clean AUC of the same videos (by video id)."""
+    rows = []
+    for name, part in own.groupby("perturbation", sort=True):
+        row = _row(part, threshold, note)
+        same = _row(clean[clean["video_id"].isin(part["video_id"])], threshold, note)
+        row["clean_auc_same_videos"] = same["auc"]
+        row["ci"] = {**row["ci"], "clean_auc_same_videos": same["ci"].get("auc")}
+        drop = None if same["auc"] is None or row["auc"] is None else same["auc"] - row["auc"]
+        rows.append({"perturbation": name, **row, "auc_drop_same_videos": drop})
+    return rows
 
 
 def _curve(clean_auc, levels, aucs, clean_seconds, seconds) -> dict:
@@ -184,6 +245,8 @@ def _curve(clean_auc, levels, aucs, clean_seconds, seconds) -> dict:
 
 # ----------------------------------------------------------------------------- presentation
 COLUMNS = ("perturbation", "level", "n_videos", "auc", "ap", "acc_at_val", "n_failed", "note")
+DATASET_COLUMNS = ("perturbation", "n_videos", "clean_auc_same_videos", "auc",
+                   "auc_drop_same_videos", "ap", "acc_at_val", "n_failed", "note")
 
 
 def tables(results: dict) -> list[Table]:
@@ -195,13 +258,18 @@ def tables(results: dict) -> list[Table]:
         return fmt(row.get(key))
 
     curves = results.get("curves") or {}
+    own = results.get("dataset_perturbations") or []
+    extra = [Table("The dataset's own perturbed copies (apart from the above; paired by video)",
+                   [CATALOG.label(k) for k in DATASET_COLUMNS],
+                   [[cell(r, k) for k in DATASET_COLUMNS] for r in own])] if own else []
     return [Table("AUC per perturbation and level, 95% intervals", [CATALOG.label(k) for k in COLUMNS],
                   [[cell(r, k) for k in COLUMNS] for r in results["rows"]]),
             Table("Per perturbation: area under AUC(severity) relative to clean; drop per level; cost",
                   [CATALOG.label("perturbation"), CATALOG.label("relative_area"), "drop per level",
                    CATALOG.label("extra_seconds_per_video")],
                   [[name, fmt(c["relative_area"]), ", ".join(fmt(d) for d in c["drop"]),
-                    fmt(c.get("extra_seconds_per_video"), 4)] for name, c in curves.items()])]
+                    fmt(c.get("extra_seconds_per_video"), 4)] for name, c in curves.items()]),
+            *extra]
 
 
 def views(run) -> dict:
@@ -214,7 +282,9 @@ def views(run) -> dict:
     return {"plots": severity_plots({run.info["method"]: results}),
             "metrics": metric_table(results["rows"], COLUMNS),
             "costs": metric_table(costs, ["perturbation", "relative_area", "extra_seconds_per_video"]),
-            "decode_seconds": results["summary"].get("decode_seconds")}
+            "decode_seconds": results["summary"].get("decode_seconds"),
+            "dataset_perturbations": metric_table(results.get("dataset_perturbations") or [],
+                                                  DATASET_COLUMNS)}
 
 
 def board_views(runs) -> dict:

@@ -255,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     build_genconvit(out / "genconvit_videos", reals, swapped, images=False)
     build_genconvit(out / "genconvit_images", reals, swapped, images=True)
     build_deepfakebench(out / "deepfakebench", reals, swapped)
+    from field_layouts_b import write_deceptiv, write_synthforensics  # deceptiv/, synthforensics/
+    write_deceptiv(out / "deceptiv", reals), write_synthforensics(out / "synthforensics", reals)
     print(f"{len(reals)} real clips from {', '.join(SOURCES)} ({clip_folder()}); layouts in {out}:")
     for name in sorted(os.listdir(out)):
         print(f"  {out / name}")

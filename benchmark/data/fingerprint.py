@@ -184,7 +184,20 @@ def fingerprint_paths(paths: Iterable[str], cache: FingerprintCache | None = Non
     return out
 
 
+# Columns of other files a row's scores depend on (a layout's own, e.g. DecepTIV's perturbed copy
+# in ``perturbed_path``): each gets a ``<column>_fingerprint`` beside it, part of the manifest hash.
+COMPANION_COLUMNS = ("perturbed_path",)
+
+
 def add_fingerprints(manifest, cache: FingerprintCache | None = None):
-    """A copy of ``manifest`` with a ``fingerprint`` column (`MISSING` for absent files)."""
+    """A copy of ``manifest`` with a ``fingerprint`` column (`MISSING` for absent files), and a
+    ``<column>_fingerprint`` for each companion file column it has (empty where no file is named),
+    so a file changed in place, the video or its companion, is never "reused"."""
     prints = fingerprint_paths(manifest["path"], cache)
-    return manifest.assign(fingerprint=[prints[os.path.abspath(p)] for p in manifest["path"]])
+    out = manifest.assign(fingerprint=[prints[os.path.abspath(p)] for p in manifest["path"]])
+    for column in (c for c in COMPANION_COLUMNS if c in manifest.columns):
+        named = [str(p) for p in manifest[column] if isinstance(p, str) and p]
+        found = fingerprint_paths(named, cache) if named else {}
+        out[f"{column}_fingerprint"] = [found[os.path.abspath(p)] if isinstance(p, str) and p else ""
+                                        for p in manifest[column]]
+    return out

@@ -13,7 +13,8 @@ from benchmark.errors import DataError, LeakageError, UnknownKeyError
 
 REQUIRED_COLUMNS = ("video_id", "path", "label", "generator", "split", "source_id", "dataset")
 STRING_COLUMNS = ("video_id", "path", "generator", "split", "source_id", "dataset")
-HASH_COLUMNS = ("video_id", "label", "generator", "split", "source_id", "dataset", "fingerprint")
+HASH_COLUMNS = ("video_id", "label", "generator", "split", "source_id", "dataset", "fingerprint",
+                "perturbed_path_fingerprint")  # a layout's companion file (data.fingerprint)
 SPLITS = ("train", "val", "test")
 REAL = "real"
 _SHOW = 5  # offending rows named in an error

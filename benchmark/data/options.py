@@ -37,7 +37,8 @@ SPLIT_RULES = {
     "all-test": "every video is a test video (evaluation only: nothing is left out)",
     "A/B/C": "a seeded split per source with these train/val/test percentages, e.g. 60/20/20",
 }
-COMPRESSION_LEVELS = ("c23", "c40", "raw", "all")
+# c23|c40|raw: DeepfakeBench (FF++) levels; canonical|crf23|crf40: the SynthForensics layout's versions
+COMPRESSION_LEVELS = ("c23", "c40", "raw", "all", "canonical", "crf23", "crf40")
 SOURCE_RULES = {
     "auto": "stem, except for the aigvdet layout (video): AIGVDet numbers the videos of each "
             "class folder independently, so video_00000 in 0_real and 1_fake are unrelated",
