@@ -43,7 +43,7 @@ EXPORTS: dict[str, str] = {
     # data layouts
     "DataOptions": ".data.options", "ReadLog": ".data.scan", "iter_videos": ".data.scan",
     "find_videos": ".data.scan", "video_id": ".data.scan", "is_real_name": ".data.scan",
-    "subdirs": ".data.scan", "REAL": ".data.manifest",
+    "subdirs": ".data.scan", "REAL": ".data.scan",
     # perturbations
     "frame_function": ".perturb.functions",
     # errors a plugin raises for its users
@@ -58,9 +58,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load l
     from benchmark.compat import mmaction_models
     from benchmark.data.checks import run_checks
     from benchmark.data.dataset import ClipReader
-    from benchmark.data.manifest import REAL
     from benchmark.data.options import DataOptions
-    from benchmark.data.scan import (ReadLog, find_videos, is_real_name, iter_videos, subdirs,
+    from benchmark.data.scan import (REAL, ReadLog, find_videos, is_real_name, iter_videos, subdirs,
                                      video_id)
     from benchmark.data.spec import InputSpec
     from benchmark.detector import Detector

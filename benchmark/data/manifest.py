@@ -9,6 +9,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from benchmark.data.scan import REAL  # noqa: F401  (re-exported: the manifests' real generator)
+
 from benchmark.errors import DataError, LeakageError, UnknownKeyError
 
 REQUIRED_COLUMNS = ("video_id", "path", "label", "generator", "split", "source_id", "dataset")
@@ -16,7 +18,6 @@ STRING_COLUMNS = ("video_id", "path", "generator", "split", "source_id", "datase
 HASH_COLUMNS = ("video_id", "label", "generator", "split", "source_id", "dataset", "fingerprint",
                 "perturbed_path_fingerprint")  # a layout's companion file (data.fingerprint)
 SPLITS = ("train", "val", "test")
-REAL = "real"
 _SHOW = 5  # offending rows named in an error
 
 

@@ -19,6 +19,7 @@ SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "va
                "validation": "val", "test": "test", "testing": "test"}
 # Folder (or label) names that hold real videos; `is_real_name` also accepts any name with a
 # separate "real" part (0_real, FF-real, real_videos). --real-dirs adds more.
+REAL = "real"  # the generator name of real videos (manifests, layouts)
 REAL_FOLDER_NAMES = ("real", "reals", "real_videos", "realvideos", "internvid", "original",
                      "originals", "pristine", "authentic", "genuine")
 _REAL_PART = re.compile(r"(^|[^a-z])real($|[^a-z])")
