@@ -71,6 +71,9 @@ class Detector:
     # Whether `clip_reader(train=True)` applies ``train.augmentation``; a detector whose reader
     # cannot (e.g. frames aligned with cached flow) refuses configs that ask for it.
     supports_augmentation: ClassVar[bool] = True
+    # False for a training-free method (D3): `RunContext.train` records "nothing trained" instead
+    # of training, and its scores, identical for every train set, are computed once per video.
+    trainable: ClassVar[bool] = True
 
     @classmethod
     def load_config(cls, entry, name: str, path: Path, overrides: dict[str, Any]) -> dict[str, Any]:

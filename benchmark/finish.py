@@ -175,10 +175,13 @@ def _final_info(ctx, scores, results, how, start: float) -> dict[str, Any]:
 def _models(ctx, previous: dict[str, Any]) -> dict[str, Any]:
     from benchmark.weights import stored_models
 
+    # a training-free method's units say so ("trained": false) instead of naming a model file
+    untrained = {unit: card for unit, card in ctx.models.items() if card.get("trained") is False}
     if not (ctx.run.dir / "models").is_dir():
-        return previous.get("models", {})
-    return {unit: {"file": f"models/{m.file.name}", "sha256": m.card.get("sha256"),
-                   "epoch": m.card.get("epoch"), "val_auc": m.card.get("val_auc"),
-                   "val_criterion": m.card.get("val_criterion"),
-                   "val_score": m.card.get("val_score")}
-            for unit, m in stored_models(ctx.run.dir).items()}
+        return untrained or previous.get("models", {})
+    stored = {unit: {"file": f"models/{m.file.name}", "sha256": m.card.get("sha256"),
+                     "epoch": m.card.get("epoch"), "val_auc": m.card.get("val_auc"),
+                     "val_criterion": m.card.get("val_criterion"),
+                     "val_score": m.card.get("val_score")}
+              for unit, m in stored_models(ctx.run.dir).items()}
+    return {**untrained, **stored}

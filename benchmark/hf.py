@@ -57,12 +57,22 @@ def hf_config(arch: str, config: dict[str, Any], origin: str = "backbone config"
     Raises:
         RegistryError: unknown `arch` or an unknown config field (named with its path).
     """
-    import transformers
-
     if arch not in ARCHS:
         raise RegistryError(f"{origin}: arch '{arch}' is not one of {sorted(ARCHS)}")
-    config_cls = getattr(transformers, ARCHS[arch][0])
-    _check_fields(config, config_cls().to_dict(), f"{origin} ({ARCHS[arch][0]})")
+    return checked_config(ARCHS[arch][0], config, origin)
+
+
+def checked_config(class_name: str, config: dict[str, Any], origin: str = "backbone config"):
+    """The ``transformers`` config class `class_name` (e.g. ``XCLIPVisionConfig``) built from a
+    plain dict, after every key (nested sub-configs too) was checked against its fields.
+
+    Raises:
+        RegistryError: an unknown field, named with its path.
+    """
+    import transformers
+
+    config_cls = getattr(transformers, class_name)
+    _check_fields(config, config_cls().to_dict(), f"{origin} ({class_name})")
     return config_cls(**copy.deepcopy(config))
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: the context stays importable without pand
     from benchmark.weights import WeightsSpec
 
 log = logging.getLogger("vbench.run")
+TRAINING_FREE = "training-free: nothing trained"
 
 
 @dataclass
@@ -79,6 +80,8 @@ class RunContext(ViewScoring):
     data: PreparedData | None = None  # how the manifest was made
     reader: dict[str, Any] | None = None  # what the clip reader runs (face finder, flow, preset)
     canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
+    # a training-free detector's per-video predictions, shared by the units (class_probs -> id -> row)
+    _frozen: dict[bool, dict[str, dict]] = field(default_factory=dict, repr=False)
 
     @property
     def seed(self) -> int:
@@ -134,6 +137,8 @@ class RunContext(ViewScoring):
         from benchmark.weights import load_stored, stored_models
 
         unit, desc = self.unit, f"train[{self.unit.name}]"
+        if not getattr(detector, "trainable", True):
+            return self._record_untrained(detector, train_df, val_df, task)
         stored = stored_models(self.run.dir).get(unit.name) if self.run.dir.is_dir() else None
         if stored is not None and stored.card.get("run_key") == self.run.key:
             log.info("%s: loading the model this run saved before (%s)", desc, stored.file)
@@ -148,6 +153,18 @@ class RunContext(ViewScoring):
                  NAMES[result.criterion], result.best_val, cfg["epochs"])
         self.models[unit.name] = self._save_model(detector, result, train_df, val_df, task)
         return self.models[unit.name]
+
+    def _record_untrained(self, detector, train_df, val_df, task: str) -> dict:
+        """A training-free detector's unit card: nothing is trained or saved; the train and
+        validation rows are only counted (thresholds are still chosen on validation scores)."""
+        log.info("train[%s]: %s is training-free: nothing trained", self.unit.name,
+                 type(detector).__name__)
+        card = {"trained": False, "note": TRAINING_FREE, "method": self.request.method,
+                "config": self.request.config, "unit": self.unit.name,
+                "members": self.unit.to_json()["members"], "task": task,
+                "n_train": len(train_df), "n_val": len(val_df)}
+        self.models[self.unit.name] = card
+        return card
 
     def _save_model(self, detector, result, train_df, val_df, task: str) -> dict:
         from benchmark.distributed import is_main
@@ -181,6 +198,8 @@ class RunContext(ViewScoring):
             class_probs: add one ``prob_<k>`` column per class (multi-class tasks); ``score`` is
                 then NaN for the protocol to set.
         """
+        import pandas as pd
+
         from benchmark.inference import predict_videos
 
         desc = f"eval[{self.unit.name}]"
@@ -188,11 +207,23 @@ class RunContext(ViewScoring):
             raise DataError(f"perturbation '{perturbation}': the clip readers apply no "
                             f"perturbations yet")
         batch = self._batch_size(detector)
-        preds = predict_videos(detector, frame, batch_size=batch, num_workers=self.workers,
-                               progress=self.request.progress, desc=desc, class_probs=class_probs)
-        self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
+        frozen = not getattr(detector, "trainable", True) and self.weights is None
+        known = self._frozen.setdefault(class_probs, {}) if frozen else {}
+        todo = frame[~frame["video_id"].isin(known)] if frozen else frame
+        if len(todo) or not frozen:
+            preds = predict_videos(detector, todo, batch_size=batch, num_workers=self.workers,
+                                   progress=self.request.progress, desc=desc,
+                                   class_probs=class_probs)
+            self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
+            scored = preds.table()
+        if frozen:  # the same seeded untrained model in every unit: each video is scored once
+            if len(todo):
+                known.update({row["video_id"]: row for row in scored.to_dict("records")})
+            log.info("%s: %d of %d videos scored before by this training-free model, reused",
+                     desc, len(frame) - len(todo), len(frame))
+            scored = pd.DataFrame([known[v] for v in frame["video_id"]])
         table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]]
-        table = table.reset_index(drop=True).merge(preds.table(), on="video_id", how="left")
+        table = table.reset_index(drop=True).merge(scored, on="video_id", how="left")
         table["method"], table["config"] = self.request.method, self.request.config
         table["protocol"], table["seed"] = self.request.protocol, self.seed
         table["unit"] = self.unit.name
