@@ -71,6 +71,12 @@ class Detector:
     # Whether `clip_reader(train=True)` applies ``train.augmentation``; a detector whose reader
     # cannot (e.g. frames aligned with cached flow) refuses configs that ask for it.
     supports_augmentation: ClassVar[bool] = True
+
+    @classmethod
+    def run_problem(cls, config: dict[str, Any], has_weights: bool) -> str | None:
+        """Why a run of ``config`` must be refused before it starts (e.g. a training-free method
+        with no weights to load), or None. Checked by `benchmark.preflight`."""
+        return None
     # False for a training-free method (D3): `RunContext.train` records "nothing trained" instead
     # of training, and its scores, identical for every train set, are computed once per video.
     trainable: ClassVar[bool] = True

@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from benchmark.errors import DataError, IncompatibleMethodError, StoreError
+from benchmark.errors import ConfigError, DataError, IncompatibleMethodError, StoreError
 from benchmark.protocol import PROTOCOLS, get_protocol
 from benchmark.run_context import RunContext, resolve_device
 
@@ -39,6 +39,7 @@ def prepare(request, dry: bool = False):
     options = protocol.parse_options(request.options)
     config = registry().get(request.method).config(request.config, request.cfg_options)
     weights = parse_weights(request.weights) if request.weights else None
+    check_runnable(request.method, config, weights is not None)
     if weights is not None and weights.stored is not None:
         check_compatible(weights.stored, request.method, request.config)
     device = init_from_env(resolve_device(request.device))
@@ -69,6 +70,19 @@ def prepare(request, dry: bool = False):
 
         ctx.units.append(real_floor_unit(trains=weights is None))
     return ctx
+
+
+def check_runnable(method: str, config: dict, has_weights: bool) -> None:
+    """The method's own refusal of this config (`Detector.run_problem`), before anything is
+    written."""
+    from benchmark.registry import registry
+
+    entry = registry().get(method)
+    if entry.kind != "detector":
+        return
+    problem = entry.load_class().run_problem(config, has_weights)
+    if problem:
+        raise ConfigError(problem)
 
 
 def check_out_dir(out: str) -> Path:

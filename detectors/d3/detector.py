@@ -43,6 +43,9 @@ class D3Section(Section):
     """Where the frozen encoder comes from and upstream's input quirks."""
 
     encoder_path: Optional[str] = None  # a transformers folder or a checkpoint file; None: random
+    # A run with no encoder_path (and no --weights) is refused unless this says a random encoder
+    # is meant (the mini); nothing is trained, so a random paper encoder would score noise.
+    random_encoder: bool = False
     channel_order: Literal["rgb", "upstream_bgr"] = "upstream_bgr"  # cv2.imread, never converted
     crop_fraction: float = Field(0.1, ge=0.0, lt=0.5)  # cut from each end of the long side
 
@@ -72,6 +75,17 @@ class D3Detector(Detector):
         else:
             log.warning("d3 config %s: no d3.encoder_path: the encoder keeps its random "
                         "initialisation (set it to the released encoder's folder)", config.get("name"))
+
+    @classmethod
+    def run_problem(cls, config: dict[str, Any], has_weights: bool) -> str | None:
+        """Why a run of ``config`` would report noise: no encoder to load and none meant random."""
+        d3 = {**D3Section().model_dump(), **config.get("d3", {})}
+        if has_weights or d3["encoder_path"] or d3["random_encoder"]:
+            return None
+        return (f"d3 config {config.get('name')}: d3.encoder_path is not set, and D3 trains "
+                f"nothing, so its scores would come from a random encoder; pass "
+                f"--cfg-options d3.encoder_path=/path/to/xclip-base-patch16 (a local transformers "
+                f"folder) or --weights FILE")
 
     def clip_reader(self, spec=None, train: bool = False):
         return D3ClipReader(spec or self.spec, self.d3["crop_fraction"])

@@ -161,3 +161,15 @@ def test_train_records_that_nothing_was_trained(tmp_path):
     assert card["trained"] is False and card["note"] == TRAINING_FREE
     assert ctx.models["a"] is card and not (tmp_path / "run").exists()
     assert all(torch.equal(before[k], v) for k, v in detector.model.state_dict().items())
+
+
+def test_a_paper_run_without_the_encoder_is_refused_before_anything_is_written(tmp_path, capsys):
+    """D3 trains nothing: with no encoder to load its paper config would score noise."""
+    from benchmark.cli import main
+
+    out = tmp_path / "runs"
+    code = main(["run", "--protocol", "cross_generator", "--method", "d3", "--config", "paper",
+                 "--out", str(out), "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("vbench: error:") == 1, err
+    assert "d3.encoder_path is not set" in err and not out.exists()
