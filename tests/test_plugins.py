@@ -16,7 +16,7 @@ from benchmark.errors import RegistryError
 from benchmark.registry import METHODS, PROTOCOLS, Registry
 
 REPO = Path(__file__).resolve().parent.parent
-BUILT_IN_METHODS = ["sta", "mmvgm_mae", "mmvgm_xclip", "mmvgm_i3d", "aigvdet", "genconvit",
+BUILT_IN_METHODS = ["sta", "mmvgm_mae", "mmvgm_xclip", "mmvgm_i3d", "aigvdet", "genconvit", "d3",
                     "mmvgm_protect", "lvdm"]
 METHOD = """
 methods:
@@ -73,7 +73,7 @@ def test_an_included_registry_file_adds_to_the_builtins(tmp_path):
     out = _vbench("ls", "methods", "--include", tmp_path / "plug" / "registry.yaml")
     assert out.returncode == 0, out.stderr
     keys = [line.split()[0] for line in out.stdout.splitlines()]
-    assert keys[:8] == BUILT_IN_METHODS and "plugin_method" in keys
+    assert keys[:len(BUILT_IN_METHODS)] == BUILT_IN_METHODS and "plugin_method" in keys
     line = next(line for line in out.stdout.splitlines() if line.startswith("plugin_method"))
     assert f"--include {tmp_path / 'plug' / 'registry.yaml'}" in line
 
@@ -113,7 +113,7 @@ def test_a_plugin_that_fails_to_import_breaks_only_itself(tmp_path):
                                              "def register(plugin):\n    pass\n")
     listed = _vbench("ls", "methods", "--include", folder)
     assert listed.returncode == 0, listed.stderr
-    assert [line.split()[0] for line in listed.stdout.splitlines()][:8] == BUILT_IN_METHODS
+    assert [line.split()[0] for line in listed.stdout.splitlines()][:len(BUILT_IN_METHODS)] == BUILT_IN_METHODS
     assert "1 plugin(s) failed to load" in listed.stdout
     shown = _vbench("ls", "plugins", "--include", folder)
     assert "broken_plugin" in shown.stdout and "No module named 'no_such_package_here'" in shown.stdout
