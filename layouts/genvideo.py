@@ -105,7 +105,7 @@ def read(root: str, options, log) -> list[dict]:
         rows.append(row(root, path, entry.label, generator, entry.split, rel_id(root, path), dataset))
     log.note("GenVideo: official splits from datasets/train.csv (train), val_ood.csv (test)"
              + (", val_id.csv (val)" if any(e.split == "val" for e in entries) else "")
-             + "; sources: GenVideo publishes no prompt or source ids, so each video is its own source")
+             + "; sources: GenVideo publishes no prompt or source ids, so each video is its own source, joined only by vbench's shared-stem rule within a split")
     copies = [n for n in COPIES if os.path.isfile(os.path.join(root, LIST_DIR, n))]
     if copies:
         log.note(f"GenVideo: {', '.join(copies)} (compressed/watermarked copies of test videos for "
