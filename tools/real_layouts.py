@@ -24,7 +24,9 @@ Layouts written under OUT:
 - ``deepfakebench/``: ``rgb/FaceForensics++/{original_sequences/youtube,manipulated_sequences/
   Deepfakes}/{c23,c40}/frames/<video>/NNN.png`` (H.264 at CRF 23 and 40) and
   ``dataset_json/FF-DF.json`` in the format of DeepfakeBench's preprocessing/rearrange.py, with
-  frame paths relative to ``rgb/`` (pass ``--data-root OUT/deepfakebench/rgb``).
+  frame paths relative to ``rgb/`` (pass ``--data-root OUT/deepfakebench/rgb``);
+- the field's dataset layouts of ``tools/field_layouts.py`` (``genvidbench/``, ``aigvdbench/``,
+  ``genvideo/``), from the same clips.
 
     python tools/real_layouts.py OUT [--size 112] [--frames 16]
 """
@@ -255,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     build_genconvit(out / "genconvit_videos", reals, swapped, images=False)
     build_genconvit(out / "genconvit_images", reals, swapped, images=True)
     build_deepfakebench(out / "deepfakebench", reals, swapped)
+    import field_layouts  # beside this file: genvidbench/, aigvdbench/, genvideo/
     from field_layouts_b import write_deceptiv, write_synthforensics  # deceptiv/, synthforensics/
+
+    field_layouts.write_all(out, reals)
     write_deceptiv(out / "deceptiv", reals), write_synthforensics(out / "synthforensics", reals)
     print(f"{len(reals)} real clips from {', '.join(SOURCES)} ({clip_folder()}); layouts in {out}:")
     for name in sorted(os.listdir(out)):
