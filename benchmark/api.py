@@ -43,12 +43,13 @@ EXPORTS: dict[str, str] = {
     # data layouts
     "DataOptions": ".data.options", "ReadLog": ".data.scan", "iter_videos": ".data.scan",
     "find_videos": ".data.scan", "video_id": ".data.scan", "is_real_name": ".data.scan",
-    "subdirs": ".data.scan", "REAL": ".data.scan",
+    "subdirs": ".data.scan", "REAL": ".data.scan", "is_frames": ".data.video",
     # perturbations
     "frame_function": ".perturb.functions",
     # errors a plugin raises for its users
     "VBenchError": ".errors", "DataError": ".errors", "ConfigError": ".errors",
     "RegistryError": ".errors", "WeightsError": ".errors", "UnknownKeyError": ".errors",
+    "VideoDecodeError": ".errors",  # one video unreadable: recorded as failed, the run goes on
 }
 __all__ = sorted(EXPORTS)
 __getattr__ = lazy_exports("benchmark", EXPORTS)
@@ -62,9 +63,10 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load l
     from benchmark.data.scan import (REAL, ReadLog, find_videos, is_real_name, iter_videos, subdirs,
                                      video_id)
     from benchmark.data.spec import InputSpec
+    from benchmark.data.video import is_frames
     from benchmark.detector import Detector
     from benchmark.errors import (ConfigError, DataError, RegistryError, UnknownKeyError,
-                                  VBenchError, WeightsError)
+                                  VBenchError, VideoDecodeError, WeightsError)
     from benchmark.intervals import binary_intervals, with_interval
     from benchmark.metric_catalog import CATALOG, Metric
     from benchmark.metrics import (MetricInputError, UndefinedMetricError, binary_summary,

@@ -30,6 +30,7 @@ from benchmark.api import Detector, KeyMap, WeightsError
 from benchmark.config import DetectorConfig, Section
 from detectors.d3 import backbone as _backbone  # noqa: F401  registers D3FrameEncoder
 from detectors.d3 import head as _head  # noqa: F401  registers D3Head
+from detectors.d3.frames import ffmpeg_program
 from detectors.d3.reader import D3ClipReader
 
 log = logging.getLogger("vbench.d3")
@@ -48,6 +49,12 @@ class D3Section(Section):
     random_encoder: bool = False
     channel_order: Literal["rgb", "upstream_bgr"] = "upstream_bgr"  # cv2.imread, never converted
     crop_fraction: float = Field(0.1, ge=0.0, lt=0.5)  # cut from each end of the long side
+    # where frames come from: upstream's ffmpeg JPEG extraction (detectors/d3/frames.py) or the
+    # decoded video (a documented difference: moves the statistic by about a fifth)
+    frames_from: Literal["decoded", "ffmpeg_jpeg"] = "decoded"
+    fps: float = Field(8.0, gt=0)          # video2frame.py: -vf fps=8
+    window_s: float = Field(3.0, gt=0)     # video2frame.py: -t 3
+    start: Literal["first", "seeded_random"] = "first"  # where a window of a longer video starts
 
 
 class D3Config(DetectorConfig):
@@ -80,6 +87,11 @@ class D3Detector(Detector):
     def run_problem(cls, config: dict[str, Any], has_weights: bool) -> str | None:
         """Why a run of ``config`` would report noise: no encoder to load and none meant random."""
         d3 = {**D3Section().model_dump(), **config.get("d3", {})}
+        if d3["frames_from"] == "ffmpeg_jpeg" and ffmpeg_program() is None:
+            return (f"d3 config {config.get('name')}: d3.frames_from=ffmpeg_jpeg runs upstream's "
+                    f"frame extraction with the ffmpeg program, which is not on PATH; install it "
+                    f"(apt-get install ffmpeg) or pass --cfg-options d3.frames_from=decoded "
+                    f"(recorded: the statistic then differs from upstream's)")
         if has_weights or d3["encoder_path"] or d3["random_encoder"]:
             return None
         return (f"d3 config {config.get('name')}: d3.encoder_path is not set, and D3 trains "
@@ -88,7 +100,9 @@ class D3Detector(Detector):
                 f"folder) or --weights FILE")
 
     def clip_reader(self, spec=None, train: bool = False):
-        return D3ClipReader(spec or self.spec, self.d3["crop_fraction"])
+        d3 = self.d3
+        return D3ClipReader(spec or self.spec, d3["crop_fraction"], frames_from=d3["frames_from"],
+                            fps=d3["fps"], window_s=d3["window_s"], start=d3["start"])
 
     def normalize(self, clips):
         """Upstream feeds OpenCV's BGR frames to an RGB encoder with the ImageNet mean/std in RGB

@@ -1,6 +1,8 @@
 """D3: the statistic against upstream's formula, upstream's preprocessing quirks, the released
 encoder's layout (a transformers folder) loaded strictly, and the training-free run contract."""
 import copy
+import shutil
+import subprocess
 from types import SimpleNamespace
 
 import numpy as np
@@ -173,3 +175,116 @@ def test_a_paper_run_without_the_encoder_is_refused_before_anything_is_written(t
     err = capsys.readouterr().err
     assert code == 2 and err.count("vbench: error:") == 1, err
     assert "d3.encoder_path is not set" in err and not out.exists()
+
+
+# --- upstream's frame extraction (ffmpeg's 8 fps JPEG files of a 3 s window) ---
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None,
+                                  reason="the ffmpeg program is not installed (apt-get install ffmpeg)")
+
+
+def _moving_mp4(path, fps, frames, size=(48, 96)):
+    """A bright square moving two pixels per frame over a gradient: the first 44 frames are
+    distinct."""
+    from benchmark.data.corpus_render import encode_mp4
+
+    h, w = size
+    ramp = np.linspace(0, 0.6, w, dtype=np.float32)[None, :, None].repeat(h, 0).repeat(3, 2)
+    out = []
+    for t in range(frames):
+        frame = ramp.copy()
+        x = (2 * t) % (w - 8)
+        frame[8:16, x:x + 8] = 1.0
+        out.append(frame)
+    encode_mp4(np.stack(out), path, fps=fps, crf=12)
+    return str(path)
+
+
+def _reader(**d3):
+    from detectors.d3.reader import D3ClipReader
+
+    spec = build_detector("d3", _config()).spec
+    return D3ClipReader(spec, 0.0, frames_from="ffmpeg_jpeg", **d3)
+
+
+@needs_ffmpeg
+def test_ffmpeg_jpeg_resamples_to_8_fps_like_upstreams_command(tmp_path):
+    """At 24 fps the fps filter keeps every third frame: each extracted frame is, up to JPEG
+    error, one decoded frame, three decoded frames after the previous one (ffmpeg's rounding
+    picks the phase)."""
+    from benchmark.data.video import read_frames
+
+    path = _moving_mp4(tmp_path / "a.mp4", fps=24, frames=96)
+    reader = _reader()
+    frames, index = reader.read_frames(path, None)
+    assert index.tolist() == [list(range(8))]
+    decoded = reader.transform(read_frames(path, list(range(0, 30)))).astype(float)
+    best = []
+    for i in range(8):
+        errors = np.abs(decoded - frames[i]).mean(axis=(1, 2, 3))
+        best.append(int(errors.argmin()))
+        assert errors.min() < 4 and np.sort(errors)[1] > 2 * errors.min(), (i, errors)
+    assert np.diff(best).tolist() == [3] * 7, best
+
+
+@needs_ffmpeg
+def test_ffmpeg_jpeg_matches_the_command_run_by_hand(tmp_path):
+    import cv2
+
+    path = _moving_mp4(tmp_path / "b.mp4", fps=8, frames=24)
+    frames, _ = _reader().read_frames(path, None)
+    by_hand = tmp_path / "frames"
+    by_hand.mkdir()
+    subprocess.run(["ffmpeg", "-loglevel", "quiet", "-y", "-ss", "0", "-t", "3", "-i", path,
+                    "-vf", "fps=8", f"{by_hand}/%d.jpg"], check=True)
+    upstream = np.stack([cv2.imread(str(by_hand / f"{i}.jpg"))[:, :, ::-1] for i in range(1, 9)])
+    assert np.array_equal(frames, _reader().transform(upstream))
+
+
+@needs_ffmpeg
+def test_too_short_a_window_fails_the_video_with_its_reason(tmp_path):
+    from benchmark.errors import VideoDecodeError
+
+    path = _moving_mp4(tmp_path / "c.mp4", fps=8, frames=5)
+    with pytest.raises(VideoDecodeError, match="8 fps window gave 5 frames, the clip needs 8"):
+        _reader().read_frames(path, None)
+
+
+@needs_ffmpeg
+def test_a_perturbed_view_goes_through_the_same_extraction(tmp_path):
+    """Robustness reads a perturbed view through `open`; with the identity view the frames
+    piped to ffmpeg give the file's extraction up to the RGB→YUV round trip."""
+    from benchmark.data.video import open_video
+
+    path = _moving_mp4(tmp_path / "d.mp4", fps=24, frames=72)
+    direct, _ = _reader().read_frames(path, None)
+    reader = _reader()
+    reader.opener = open_video
+    piped, _ = reader.read_frames(path, None)
+    assert direct.shape == piped.shape
+    assert np.abs(direct.astype(float) - piped).mean() < 2.0
+
+
+def test_window_start_is_upstreams_for_short_videos_and_seeded_for_long_ones():
+    from detectors.d3.frames import start_second
+
+    assert start_second(3.0, 3.0, "seeded_random", "a") == 0  # upstream: 0 up to 3 s
+    assert start_second(10.0, 3.0, "first", "a") == 0
+    starts = {start_second(10.0, 3.0, "seeded_random", f"v{i}") for i in range(40)}
+    assert starts <= set(range(7)) and len(starts) > 3
+    assert start_second(10.0, 3.0, "seeded_random", "v1") == start_second(10.0, 3.0,
+                                                                          "seeded_random", "v1")
+
+
+def test_paper_run_without_ffmpeg_is_refused_naming_the_way_out(tmp_path, capsys, monkeypatch):
+    from benchmark.cli import main
+    from detectors.d3 import frames
+
+    monkeypatch.setattr(frames.shutil, "which", lambda name: None)
+    out = tmp_path / "runs"
+    code = main(["run", "--protocol", "cross_generator", "--method", "d3", "--config", "paper",
+                 "--cfg-options", "d3.encoder_path=/nowhere", "--out", str(out), "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("vbench: error:") == 1, err
+    assert "ffmpeg program, which is not on PATH" in err and "d3.frames_from=decoded" in err
+    assert not out.exists()

@@ -4,11 +4,13 @@
     .venv/bin/python tools/parity/d3.py --upstream-python /tmp/d3_upvenv/bin/python \\
         --repo /path/to/D3 --work /tmp/d3_parity
 
-Renders two 3 s, 8 fps camera-like mp4 files (scikit-image photographs), runs upstream's frame
-extraction, preprocessing and model on them with a seeded random X-CLIP saved by upstream's
-transformers, then vbench's ``d3/paper`` with ``d3.encoder_path`` on that folder, from the mp4 and
-from upstream's extracted JPEG frames, and prints the differences (network input, per-frame
-features, upstream's statistic, the score).
+Renders three camera-like mp4 files (scikit-image photographs; two 3 s at 8 fps, one 4 s at
+24 fps that ffmpeg's fps filter resamples), runs upstream's frame extraction, preprocessing and
+model on them with a seeded random X-CLIP saved by upstream's transformers, then vbench's
+``d3/paper`` with ``d3.encoder_path`` on that folder — from the mp4 (its ffmpeg JPEG extraction,
+``d3.frames_from=ffmpeg_jpeg``), from the mp4 decoded directly (``frames_from=decoded``) and from
+upstream's extracted JPEG frames — and prints the differences (network input, per-frame features,
+upstream's statistic, the score).
 """
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ sys.path.insert(0, str(REPO))
 from tools.parity.parity import _photo, diff  # noqa: E402
 
 
-def render(photo: str, path: Path, frames: int, height: int, width: int) -> str:
-    """A slow pan and roll over ``photo`` at 8 fps (upstream's extraction rate: no resampling)."""
+def render(photo: str, path: Path, frames: int, height: int, width: int, fps: int = 8) -> str:
+    """A slow pan and roll over ``photo`` at ``fps`` (8: upstream's extraction rate, nothing
+    resampled; 24: ffmpeg's fps filter keeps every third frame)."""
     import cv2
 
     from benchmark.data.corpus_render import encode_mp4
@@ -40,7 +43,7 @@ def render(photo: str, path: Path, frames: int, height: int, width: int) -> str:
         matrix[:, 2] += (width / 2 - w / 2, height / 2 - h / 2)
         out.append(cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REFLECT_101))
-    encode_mp4(np.stack(out), path, fps=8, crf=20)
+    encode_mp4(np.stack(out), path, fps=fps, crf=20)
     return str(path)
 
 
@@ -64,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     videos = [render("coffee", args.work / "coffee_270x480.mp4", 24, 270, 480),
-              render("chelsea", args.work / "chelsea_360x300.mp4", 24, 360, 300)]
+              render("chelsea", args.work / "chelsea_360x300.mp4", 24, 360, 300),
+              render("astronaut", args.work / "astronaut_240x320_24fps.mp4", 96, 240, 320, fps=24)]
     subprocess.run([args.upstream_python, str(Path(__file__).with_name("d3_upstream.py")),
                     args.repo, str(args.work), *videos], check=True)
     from benchmark.detector import build_detector
@@ -73,12 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     config = registry().get("d3").config("paper")
     config["d3"]["encoder_path"] = str(args.work / "xclip_seeded")
     detector = build_detector("d3", config)
+    decoded = build_detector("d3", {**config, "d3": {**config["d3"], "frames_from": "decoded"}})
     for video in videos:
         up = np.load(args.work / f"{Path(video).stem}_upstream.npz")
         score = 1 / (1 + np.exp(up["std"][0]))  # sigmoid(0 - std): the paper config's map
-        for source in (video, str(up["frames_dir"])):
-            x, feats, std, our_score = ours(detector, source)
-            name = f"{Path(video).stem} from {'mp4' if source == video else 'upstream JPEGs'}"
+        for name, det, source in ((f"{Path(video).stem} from mp4 (ffmpeg_jpeg)", detector, video),
+                                  (f"{Path(video).stem} from mp4 (decoded)", decoded, video),
+                                  (f"{Path(video).stem} from upstream JPEGs", detector,
+                                   str(up["frames_dir"]))):
+            x, feats, std, our_score = ours(det, source)
             print(f"{name}: input {diff(x, up['input'])}; features {diff(feats, up['features'])}; "
                   f"std ours {std:.6g} upstream {up['std'][0]:.6g} (|diff| {abs(std - up['std'][0]):.3g}); "
                   f"score |diff| {abs(our_score - score):.3g}", flush=True)
