@@ -199,3 +199,40 @@ def test_band_replacement_at_p0_and_without_a_real_clip_is_the_identity():
 def test_frame_sizes_that_do_not_split_into_the_levels_are_refused():
     with pytest.raises(ValueError, match="multiple of 8"):
         haar_matrix(60, 3)
+
+
+def _timm_folder(tmp_path, arch="vit_small_patch14_reg4_dinov2", img_size=72):
+    """A DINOv2 release as timm publishes it (config.json + model.safetensors, no head), at
+    another image size than the config's, so that loading must resample the position grid."""
+    import json
+
+    import timm
+    from safetensors.torch import save_file
+
+    args = dict(registry().get("waverep").config("mini")["model"]["backbone"]["timm_args"])
+    model = timm.create_model(arch, pretrained=False, num_classes=0, **{**args, "img_size": img_size})
+    randomize(model, seed=7)
+    folder = tmp_path / "dinov2"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({"architecture": f"{arch}.lvd142m"}))
+    return folder, model
+
+
+def test_the_dinov2_start_point_loads_from_a_timm_folder(tmp_path):
+    folder, released = _timm_folder(tmp_path)
+    cfg = _config("mini")
+    cfg["model"]["backbone"]["pretrained"] = str(folder)
+    detector = build_detector("waverep", cfg)
+    detector.model.init_weights()  # as training does before its first step
+    vit = detector.model.backbone.vit
+    assert torch.equal(vit.blocks[1].attn.qkv.weight, released.blocks[1].attn.qkv.weight)
+    assert vit.pos_embed.shape == (1, 64, 64) and released.pos_embed.shape == (1, 81, 64)
+
+
+def test_a_timm_folder_of_another_architecture_is_refused(tmp_path):
+    folder, _ = _timm_folder(tmp_path, arch="vit_small_patch14_dinov2")
+    cfg = _config("mini")
+    cfg["model"]["backbone"]["pretrained"] = str(folder)
+    with pytest.raises(WeightsError, match=r"config\.json: architecture 'vit_small_patch14_dinov2"):
+        build_detector("waverep", cfg).model.init_weights()
