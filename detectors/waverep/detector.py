@@ -103,10 +103,8 @@ class WaveRepDetector(Detector):
     def video_scores(self, clips, video_index, num_videos: int, valid=None):
         """Clip logits aggregated per video, then the sigmoid: upstream's ``expit(mean logit)``
         (``max`` and ``median`` commute with the sigmoid)."""
-        from benchmark.detector import aggregate
-
         logits = self.clip_logits(clips)[:, 0]  # [N_clips]
-        return aggregate(logits, video_index, num_videos, self.aggregation).sigmoid()
+        return self.aggregate(logits, video_index, num_videos).sigmoid()
 
     def train_batch_transform(self, clips, labels, generator):
         """WaveRep's band replacement (`detectors.waverep.wavelet.wave_replace`)."""
