@@ -171,6 +171,7 @@ def _table(class_index: list[int], probs: list[list[float]], known=None) -> pd.D
     frame = pd.DataFrame({"video_id": [f"v{i}" for i in range(len(class_index))],
                           "class_index": class_index, "split": "test", "status": "ok",
                           "unit": "u", "class_name": [f"c{c}" for c in class_index],
+                          "source_id": [f"s{i}" for i in range(len(class_index))],
                           "known": known if known is not None else [c >= 0 for c in class_index]})
     for i in range(k):
         frame[f"prob_{i}"] = [p[i] for p in probs]
