@@ -139,3 +139,31 @@ def test_vbench_run_end_to_end(method, tmp_path):
     report = execute(RunRequest(protocol="protection_efficacy", method=method, out=str(tmp_path),
                                 progress=False))
     assert report.is_file() and "protection_efficacy" in report.read_text()
+
+
+def test_rows_and_summary_carry_image_bootstrap_intervals(table):
+    """Intervals over the protected images: each contains its point, the points are the plain
+    means they were, a measure equal on every image has a zero-width interval."""
+    results = protection_metrics(table)
+    prot = table[(table["perturbation"] == "none") & (table["model"] == "attacked")
+                 & table["mode"].isin(["directed", "undirected"])]
+    by_setting = prot.groupby("setting")["video_ssim"].mean()
+    assert results["summary"]["efficacy"] == pytest.approx(float((1 - by_setting).mean()))
+    for row in results["rows"]:
+        assert "detector_test_auc" not in row["ci"]  # the detector's own AUC: not an image mean
+        for key, band in row["ci"].items():
+            assert band is not None and band["low"] - 1e-12 <= row[key] <= band["high"] + 1e-12, key
+    band = results["summary_ci"]["efficacy"]["interval"]
+    assert band["low"] <= results["summary"]["efficacy"] <= band["high"] and band["low"] < band["high"]
+    assert len(results["summary_ci"]["efficacy"]["replicates"]) == 1000
+    assert results["intervals"]["unit"].startswith("protected image")
+    flat = table.assign(psnr=40.0)  # the same PSNR on every image
+    row = protection_metrics(flat)["rows"][0]
+    assert row["ci"]["psnr"] == {"low": pytest.approx(40.0), "high": pytest.approx(40.0)}
+
+
+def test_one_image_gives_point_intervals_not_a_crash(table):
+    first = table[table["source_id"] == table["source_id"].iloc[0]]
+    results = protection_metrics(first)
+    assert results["summary_ci"]["efficacy"]["interval"]["low"] == pytest.approx(
+        results["summary"]["efficacy"])
