@@ -125,6 +125,9 @@ def finish(ctx, scores, how, start: float) -> Path:
     results = ctx.protocol.metrics(protocol_scores(scores), ctx.options)
     results["protocol"] = {"name": ctx.protocol.name, "version": ctx.protocol.version}
     results["controls"] = {"real_vs_real": real_floor_metrics(scores)}
+    cost = _cost(ctx, how)
+    if cost is not None:
+        results["cost"] = cost  # also in run.json; the stored-run reader checks they agree
     shortcuts = _stored_json(run.dir / "shortcuts.json") if how == "stored" else None
     if shortcuts is None:
         shortcuts = shortcut_summary(ctx.manifest, seed=request.seed)
@@ -139,10 +142,27 @@ def finish(ctx, scores, how, start: float) -> Path:
     atomic_write_frame(run.dir / "metrics.csv", metrics)
     save_manifest(ctx.manifest, run.dir / "manifest.csv")
     info = _final_info(ctx, scores, results, how, start)
+    if cost is not None:
+        info["cost"] = cost
     paths = render_report([RunData.from_memory(run.dir, info, scores, results, shortcuts)],
                           run.dir, title=f"vbench: {info['run_id']}")
     atomic_write_json(run.info_path, info)  # last: "complete" means every file above exists
     return paths["html"]
+
+
+def _cost(ctx, how) -> dict[str, Any] | None:
+    """The run's ``cost`` block: measured by this run's units (stored ones keep theirs), or, for
+    scores this run did not compute, the record of the run that did (None: it has none)."""
+    from benchmark.cost_meter import device_record, run_cost
+    from benchmark.distributed import world
+
+    if how == "stored":
+        return ctx.run.info().get("cost")
+    if isinstance(how, dict):  # --reuse-across-versions: the other run measured it
+        other = _stored_json(Path(how["run_dir"]) / "run.json") or {}
+        return other.get("cost")
+    device = device_record(ctx.device, ctx.workers, world()[1])
+    return run_cost([ctx.unit_costs.get(u.name, {}) for u in ctx.units], device)
 
 
 def _stored_json(path: Path) -> dict[str, Any] | None:

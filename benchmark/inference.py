@@ -42,7 +42,8 @@ def prob_column(k: int) -> str:
 
 
 def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2,
-                   progress: bool = True, desc: str = "eval", class_probs: bool = False) -> Predictions:
+                   progress: bool = True, desc: str = "eval", class_probs: bool = False,
+                   cost=None) -> Predictions:
     """Scores every video of ``manifest`` (one score per video, aggregated over its clips).
 
     Videos that cannot be decoded are recorded with their reason; the rest are scored. Under
@@ -52,11 +53,13 @@ def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2
         class_probs: return each video's class probabilities ``[V, K]`` (`Detector.class_probs`
             per clip, aggregated by `Detector.aggregate_probs`) instead of a P(generated) score,
             which is then NaN: in a K-way task no single class means "generated".
+        cost: a `benchmark.cost_meter.CostMeter` that records the loader's read time, the
+            forward time, the memory peak and (once) the FLOPs of one clip; None: not measured.
     """
     from benchmark.distributed import gather, shard, world
 
     start = time.perf_counter()
-    args = (batch_size, num_workers, progress, desc, class_probs)
+    args = (batch_size, num_workers, progress, desc, class_probs, cost)
     if world()[1] == 1:
         preds = _predict(detector, manifest, *args)
     else:
@@ -83,7 +86,7 @@ def _merge(n: int, video_ids: list[str], pieces: list) -> Predictions:
 
 
 def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bool,
-             desc: str, class_probs: bool = False) -> Predictions:
+             desc: str, class_probs: bool = False, cost=None) -> Predictions:
     from tqdm.auto import tqdm
 
     from benchmark.data.dataset import ClipDataset, make_loader
@@ -96,12 +99,17 @@ def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bo
     loader = make_loader(ClipDataset(manifest, detector.spec, train=False,
                                      reader=detector.clip_reader()), batch_size=batch_size,
                          shuffle=False, num_workers=num_workers, seed=0)
-    with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar:
+    with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar, \
+            _evaluating(cost, detector):
         for batch in loader:
             for index, (_, error) in zip(batch.failed_indices, batch.failures):
                 errors[index] = error
             if batch.num_videos:
+                forward = time.perf_counter()
                 video = _video_values(detector, batch, class_probs)  # [B] or [B, K]
+                if cost is not None:
+                    cost.add(detector, batch.clips, batch.num_videos, sum(batch.read_seconds),
+                             time.perf_counter() - forward)
                 if values is None:
                     values = np.full((n, *video.shape[1:]), np.nan)
                 values[batch.indices] = video
@@ -113,6 +121,13 @@ def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bo
     scores, probs = (np.full(n, np.nan), values) if class_probs else (values, None)
     return Predictions(list(manifest["video_id"]), scores, clips_per_video, errors,
                        time.perf_counter() - start, probs)
+
+
+def _evaluating(cost, detector):
+    """The cost meter's pass around an evaluation, or nothing."""
+    from contextlib import nullcontext
+
+    return nullcontext() if cost is None else cost.evaluating(detector)
 
 
 def _video_values(detector, batch, class_probs: bool) -> np.ndarray:
@@ -127,14 +142,15 @@ def _video_values(detector, batch, class_probs: bool) -> np.ndarray:
 
 
 def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num_workers: int = 0,
-                  progress: bool = True, desc: str = "eval", decode_once: bool = True):
+                  progress: bool = True, desc: str = "eval", decode_once: bool = True, cost=None):
     """Scores every video of ``manifest`` under every view (clean and perturbed), decoding each
     video once (`benchmark.data.views`).
 
     Returns:
         ``(predictions, timings)``: one `Predictions` per view, in order, and the seconds spent
         decoding (per video) and reading each view (per video: perturbing, finding faces or
-        flow, resizing).
+        flow, resizing). ``cost``: as `predict_videos`'; each scored (video, view) counts as
+        a video, read time the decode once plus the view's read.
     """
     from tqdm.auto import tqdm
     from torch.utils.data import DataLoader
@@ -149,17 +165,24 @@ def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num
     dataset = ViewDataset(manifest, detector.clip_reader(), views, pset, decode_once)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=collate_views)
-    with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar:
+    with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar, \
+            _evaluating(cost, detector):
         for batches, times in loader:
             timings["decode"] += times["decode"]
+            read = sum(times["decode"])  # counted with the first view that scores videos
             for v, batch in enumerate(batches):
                 timings["views"][v] += times["views"][v]
                 for index, (_, error) in zip(batch.failed_indices, batch.failures):
                     errors[v][index] = error
                 if batch.num_videos:
+                    forward = time.perf_counter()
                     video = detector.video_scores(batch.clips, batch.video_index, batch.num_videos,
                                                   batch.valid)
                     scores[v][batch.indices] = video.cpu().numpy()
+                    if cost is not None:
+                        cost.add(detector, batch.clips, batch.num_videos,
+                                 read + sum(times["views"][v]), time.perf_counter() - forward)
+                        read = 0.0
                     clips[v][batch.indices] = np.bincount(batch.video_index.numpy(),
                                                           minlength=batch.num_videos)
             bar.update(len(batches[0].indices) + len(batches[0].failures) if batches else 0)

@@ -35,7 +35,9 @@ def interval_metrics() -> tuple[Metric, ...]:
     return tuple(sorted(with_forms, key=lambda m: bool(m.row_params)))
 
 
-def _interval(reps: np.ndarray) -> dict[str, float] | None:
+def replicate_interval(reps: np.ndarray) -> dict[str, float] | None:
+    """The percentile interval of the defined replicates ``{"low", "high"}``; None when the
+    metric is undefined in more than half of them, or in all but fewer than 10."""
     defined = reps[~np.isnan(reps)]
     if len(defined) < 0.5 * len(reps) or len(defined) < 10:
         return None  # too few resamples where the metric exists to bound it
@@ -58,13 +60,14 @@ def binary_intervals(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray 
         if metric is None or row.get(metric.key) is None:
             continue
         reps = replicates(metric, y, [s], resampler, SETTINGS["n_resamples"], SETTINGS["seed"])[:, 0]
-        out[metric.key] = _interval(reps)
+        out[metric.key] = replicate_interval(reps)
     return out
 
 
-def resample_key(videos: pd.DataFrame) -> str:
-    """Names the set of resampled videos (id, label, source): equal keys → paired replicates."""
-    table = videos[["video_id", "label", "source_id"]].astype(str).sort_values("video_id")
+def resample_key(videos: pd.DataFrame, columns: Sequence[str] = ("video_id", "label", "source_id")
+                 ) -> str:
+    """Names the set of resampled videos (id, stratum, source): equal keys → paired replicates."""
+    table = videos[list(columns)].astype(str).sort_values("video_id")
     return hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()[:16]
 
 
@@ -86,7 +89,7 @@ def joint_auc_replicates(videos: pd.DataFrame, cells: Sequence[tuple[np.ndarray,
 
 def summary_interval(reps: np.ndarray) -> dict[str, Any]:
     """The interval of a summary's replicates and the replicates themselves (for pairing)."""
-    return {"interval": _interval(reps), "n_undefined": int(np.isnan(reps).sum()),
+    return {"interval": replicate_interval(reps), "n_undefined": int(np.isnan(reps).sum()),
             "replicates": [None if np.isnan(v) else round(float(v), 6) for v in reps]}
 
 

@@ -274,7 +274,22 @@ METRICS: tuple[Metric, ...] = (
     _column("weights", "weights"), _column("overrides", "config overrides"),
     _column("run_id", "run"),
     _column("wall_time_s", "wall time", "number", False, "seconds of the computing run"),
+    # the run's cost (benchmark.cost_meter), beside accuracy on every leaderboard
+    _column("decode_ms_per_video", "decode ms/video", "number", False,
+            "data layer (decode, crops or flow, resize) per scored video, timed in the loader"),
+    _column("forward_ms_per_video", "forward ms/video", "number", False,
+            "the detector's inference call per scored video"),
+    _column("params", "parameters", "count", False, "parameters of the evaluated model"),
+    _column("gflops_per_clip", "GFLOPs/clip", "number", False,
+            "torch.utils.flop_counter on the run's first clip"),
+    _column("gflops_per_video", "GFLOPs/video", "number", False,
+            "GFLOPs per clip x mean clips per scored video"),
+    _column("peak_memory_mb", "peak memory MiB", "number", False,
+            "during the evaluation passes: CUDA allocated, or the process's peak RSS"),
+    _column("cost_device", "measured on", description="device, its name, torch threads"),
 )
+COST_COLUMNS = ("decode_ms_per_video", "forward_ms_per_video", "params", "gflops_per_clip",
+                "gflops_per_video", "peak_memory_mb", "cost_device")
 
 CATALOG = MetricCatalog(fill_from_plugins)
 on_refill(lambda: CATALOG.reset(fill_from_plugins))

@@ -7,10 +7,12 @@ because that module holds the binary metrics and its input checks.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from benchmark import resampled_multiclass as R
 from benchmark.metric_catalog import Metric
 from benchmark.metrics import (ArrayLike, MetricInputError, UndefinedMetricError, _check_classes,
                                _check_probs, _same_length, macro_f1, top1_accuracy)
@@ -141,22 +143,69 @@ def multiclass_summary(labels: ArrayLike, probs: ArrayLike) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------------------- on probabilities
+# The point functions the bootstrap forms mirror: class probabilities in, decisions by argmax, as
+# `multiclass_summary` and the per-class rows take them.
+def _argmax(labels: ArrayLike, probs: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y = _check_classes(labels, "labels")
+    p = _check_probs(probs, len(y))
+    return y, p, (p.argmax(axis=1) if len(y) else np.zeros(0, dtype=np.int64))
+
+
+def balanced_accuracy_of_probs(labels: ArrayLike, probs: ArrayLike) -> float:
+    """`balanced_accuracy` of the most probable classes; undefined with one class present (it
+    cannot tell classes apart), as in `multiclass_summary`."""
+    y, _, preds = _argmax(labels, probs)
+    if len(np.unique(y)) == 1:
+        raise UndefinedMetricError("balanced accuracy", "the test set has one class")
+    return balanced_accuracy(y, preds)
+
+
+def macro_f1_of_probs(labels: ArrayLike, probs: ArrayLike) -> float:
+    """`macro_f1` of the most probable classes; undefined with one class present."""
+    y, _, preds = _argmax(labels, probs)
+    if len(np.unique(y)) == 1:
+        raise UndefinedMetricError("macro F1", "the test set has one class")
+    return macro_f1(y, preds)
+
+
+def class_prf(labels: ArrayLike, probs: ArrayLike, k: int, which: str) -> float:
+    """Precision, recall or F1 (``which``) of class ``k`` (`per_class_prf` of the argmax)."""
+    y, p, preds = _argmax(labels, probs)
+    if len(y) == 0:
+        raise UndefinedMetricError(f"class {k} {which}", "the input has no videos")
+    value = per_class_prf(y, preds, p.shape[1])[which][k]
+    if np.isnan(value):
+        raise UndefinedMetricError(f"class {k} {which}", "its denominator is 0 (class never "
+                                   "predicted, or absent)")
+    return float(value)
+
+
 # ----------------------------------------------------------------------------- declarations
 MULTICLASS = ("multiclass",)
 DECISIONS = ("multiclass", "unsafe_generation")  # per-class rows and hard binary decisions
-ACCURACY = Metric("accuracy", "accuracy", fn=top1_accuracy, tasks=DECISIONS,
+ACCURACY = Metric("accuracy", "accuracy", fn=top1_accuracy, vectorised=R.accuracy_from_counts,
+                  tasks=DECISIONS,
                   description="top-1 accuracy (multiclass); share of right decisions (binary)")
-BALANCED_ACCURACY = Metric("balanced_accuracy", "balanced accuracy", tasks=MULTICLASS,
+BALANCED_ACCURACY = Metric("balanced_accuracy", "balanced accuracy",
+                           fn=balanced_accuracy_of_probs,
+                           vectorised=R.balanced_accuracy_from_counts, tasks=MULTICLASS,
                            description="mean recall over the classes present (of argmax)")
-MACRO_F1 = Metric("macro_f1", "macro-F1", tasks=MULTICLASS,
-                  description="unweighted mean of per-class F1 (of argmax)")
-TOP2_ACCURACY = Metric("top2_accuracy", "top-2 accuracy", fn=top_k_accuracy, tasks=MULTICLASS,
-                       params={"k": 2})
+MACRO_F1 = Metric("macro_f1", "macro-F1", fn=macro_f1_of_probs, vectorised=R.macro_f1_from_counts,
+                  tasks=MULTICLASS, description="unweighted mean of per-class F1 (of argmax)")
+TOP2_ACCURACY = Metric("top2_accuracy", "top-2 accuracy", fn=top_k_accuracy,
+                       vectorised=R.top_k_from_counts, tasks=MULTICLASS, params={"k": 2})
+# per class: bind the class with ``dataclasses.replace(metric, params={"k": k, ...})``
+PRECISION = Metric("precision", "precision", fn=partial(class_prf, which="precision"),
+                   vectorised=R.class_precision_from_counts, tasks=DECISIONS,
+                   description="of one class, or of decisions")
+RECALL = Metric("recall", "recall", fn=partial(class_prf, which="recall"),
+                vectorised=R.class_recall_from_counts, tasks=DECISIONS,
+                description="of one class, or of decisions")
+F1 = Metric("f1", "F1", fn=partial(class_prf, which="f1"), vectorised=R.class_f1_from_counts,
+            tasks=DECISIONS, description="of one class, or of decisions")
 METRICS: tuple[Metric, ...] = (
-    ACCURACY, BALANCED_ACCURACY, MACRO_F1, TOP2_ACCURACY,
-    Metric("precision", "precision", tasks=DECISIONS, description="of one class, or of decisions"),
-    Metric("recall", "recall", tasks=DECISIONS, description="of one class, or of decisions"),
-    Metric("f1", "F1", tasks=DECISIONS, description="of one class, or of decisions"),
+    ACCURACY, BALANCED_ACCURACY, MACRO_F1, TOP2_ACCURACY, PRECISION, RECALL, F1,
     Metric("n_classes_present", "classes present", tasks=(), format="count"),
 )
 

@@ -19,7 +19,9 @@ from benchmark.errors import DataError, VBenchError
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12  # for values that should be 0 and differ by rounding only
-RECORD_KEYS = ("protocol", "controls")  # what finish adds beside the protocol's own metrics
+# what finish adds beside the protocol's own metrics; ``cost`` is measured, not computed from
+# the scores: it must equal run.json's
+RECORD_KEYS = ("protocol", "controls", "cost")
 
 
 def check_metrics(run_dir: Path, info: dict[str, Any], scores, stored: dict[str, Any],
@@ -60,6 +62,8 @@ def recomputed(run_dir: Path, info: dict[str, Any], scores, protocol) -> dict[st
                         f"report must come from the stored scores") from None
     results["protocol"] = {"name": protocol.name, "version": protocol.version}
     results["controls"] = controls
+    if info.get("cost") is not None:
+        results["cost"] = info["cost"]
     # the encoding finish used (benchmark.io.atomic_write_json): numpy integers become text there
     return json.loads(json.dumps(results, sort_keys=True, default=str))
 

@@ -19,9 +19,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from benchmark.cost_meter import cost_columns, cost_summary, cost_text
 from benchmark.errors import DataError
 from benchmark.io import atomic_write_text, make_dir, remove_debris
-from benchmark.metric_catalog import CATALOG
+from benchmark.metric_catalog import CATALOG, COST_COLUMNS
 from benchmark.report_views import SVG, fmt, number
 from benchmark.stored_run import INFO_KEYS, RUN_FILES, RunData, load_run  # noqa: F401 (re-exported)
 
@@ -29,7 +30,7 @@ from benchmark.stored_run import INFO_KEYS, RUN_FILES, RunData, load_run  # noqa
 # plugin's protocol brings its own), so the loader also searches the runs' protocol folders.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BASE_COLUMNS = ("protocol", "data", "rank", "tie", "run_id", "method", "config", "weights", "seed",
-                "overrides", "n_videos", "n_failed", "wall_time_s")
+                "overrides", "n_videos", "n_failed", "wall_time_s", *COST_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- leaderboards
@@ -66,12 +67,17 @@ def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
            "n_videos": int(first["status"].eq("ok").sum()),
            "n_failed": int(first["status"].ne("ok").sum()),
            "wall_time_s": number(timings.get("total")) if isinstance(timings, dict) else None,
-           "anchor": f"run-{index}"}
+           "anchor": f"run-{index}", **cost_columns(run_cost_block(run))}
     intervals = run.results.get("summary_ci") or {}
     for metric in run.protocol.leaderboard:
         row[metric.key] = number(run.summary.get(metric.key))
         row[f"{metric.key}_ci"] = (intervals.get(metric.key) or {}).get("interval")
     return row
+
+
+def run_cost_block(run: RunData) -> dict[str, Any] | None:
+    """The run's ``cost`` block (metrics.json's, checked against run.json's), or None."""
+    return run.results.get("cost") or run.info.get("cost")
 
 
 def _data_label(info: dict[str, Any]) -> str:
@@ -101,7 +107,7 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
         board_views = getattr(protocol.module, "board_views", None)
         extra = board_views([run for _, run in members]) if board_views else None
         boards.append({"protocol": name + (f" ({sub})" if sub else ""), "data": rows[0]["data"],
-                       "metrics": list(protocol.leaderboard),
+                       "metrics": list(protocol.leaderboard), "cost": COST_COLUMNS,
                        "rows": sorted(rows, key=key), "primary": primary,
                        "views": extra, "partial": f"{name}_board.html.j2" if extra else None,
                        "note": "runs differ in config overrides: compare with care"
@@ -198,6 +204,8 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
         reused = info["reused_from"]
         pairs.append(("scores reused from", f"{reused.get('run_id')} (code "
                       f"{(reused.get('code') or {}).get('code_version')}; --reuse-across-versions)"))
+    if isinstance(info.get("cost"), dict):
+        pairs.append(("cost", cost_summary(info["cost"])))
     for key in ("timings", "versions"):
         value = info.get(key)
         if isinstance(value, dict) and value:
@@ -285,7 +293,7 @@ def _environment(autoescape: bool, folders: Sequence[Path] = ()) -> Any:
                              autoescape=autoescape, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              finalize=_shown)
-    env.filters.update(fmt=fmt, seconds=_fmt_seconds, md=_md)
+    env.filters.update(fmt=fmt, seconds=_fmt_seconds, md=_md, cost=cost_text)
     # column labels and sort directions come from the metric catalog, never from a template
     env.globals.update(better=CATALOG.direction, label=CATALOG.label)
     return env

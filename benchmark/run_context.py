@@ -80,12 +80,23 @@ class RunContext(ViewScoring):
     data: PreparedData | None = None  # how the manifest was made
     reader: dict[str, Any] | None = None  # what the clip reader runs (face finder, flow, preset)
     canonical: dict[str, Any] | None = None  # --canonicalize: recipe, hash, cache folder
+    unit_costs: dict[str, dict] = field(default_factory=dict)  # unit -> its cost record
     # a training-free detector's per-video predictions, shared by the units (class_probs -> id -> row)
     _frozen: dict[bool, dict[str, dict]] = field(default_factory=dict, repr=False)
+    _meter: Any = field(default=None, repr=False)
 
     @property
     def seed(self) -> int:
         return self.request.seed
+
+    @property
+    def cost(self):
+        """The run's `benchmark.cost_meter.CostMeter` (made on first use)."""
+        if self._meter is None:
+            from benchmark.cost_meter import CostMeter
+
+            self._meter = CostMeter(self.device)
+        return self._meter
 
     @property
     def workers(self) -> int:
@@ -213,7 +224,7 @@ class RunContext(ViewScoring):
         if len(todo) or not frozen:
             preds = predict_videos(detector, todo, batch_size=batch, num_workers=self.workers,
                                    progress=self.request.progress, desc=desc,
-                                   class_probs=class_probs)
+                                   class_probs=class_probs, cost=self.cost)
             self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)
             scored = preds.table()
         if frozen:  # the same seeded untrained model in every unit: each video is scored once

@@ -64,7 +64,7 @@ class ViewScoring:
 
         preds, timings = predict_views(detector, todo, views, pset, self._batch_size(detector),
                                        self.workers, self.request.progress,
-                                       f"views[{self.unit.name}]", decode_once)
+                                       f"views[{self.unit.name}]", decode_once, cost=self.cost)
         desc = f"views[{self.unit.name}]"
         self.timings[desc] = round(self.timings.get(desc, 0.0) + sum(timings["decode"])
                                    + sum(sum(t) for t in timings["views"]), 2)

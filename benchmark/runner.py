@@ -78,14 +78,18 @@ def _unit_table(ctx: RunContext, unit):
     stored = ctx.run.load_part(unit)
     if stored is not None:
         log.info("unit %s: reusing its stored scores (%s)", unit.name, ctx.run.part_path(unit))
+        ctx.unit_costs[unit.name] = ctx.run.part_record(unit).get("cost") or {}
         return stored
     from benchmark.controls import is_control, score_real_floor
 
     start = time.perf_counter()
+    ctx.cost.start_unit()
     table = score_real_floor(ctx, unit) if is_control(unit) else ctx.protocol.score(ctx, unit)
     check_score_table(table, unit.name, ctx.protocol.name)
+    ctx.unit_costs[unit.name] = ctx.cost.unit_record()
     ctx.run.save_part(unit, table, {"seconds": round(time.perf_counter() - start, 2),
-                                    "code_version": code_version()})
+                                    "code_version": code_version(),
+                                    "cost": ctx.unit_costs[unit.name]})
     return table
 
 

@@ -121,6 +121,15 @@ class Run:
                     frame = None  # a damaged part is recomputed
         return broadcast(frame)
 
+    def part_record(self, unit) -> dict[str, Any]:
+        """The stored record of a finished unit (seconds, code version, cost), or {}."""
+        try:
+            record = json.loads(self.part_path(unit).with_suffix(".json").read_text(
+                encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
     def save_part(self, unit, frame, meta: dict[str, Any]) -> None:
         """Writes a finished unit's table, then its record (a part counts once both exist)."""
         from benchmark.distributed import is_main

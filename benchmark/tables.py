@@ -37,6 +37,23 @@ def key_table(title: str, records: Iterable[Mapping[str, Any]], keys: Iterable[s
                  [[fmt(record.get(k)) for k in keys] for record in records])
 
 
+def interval_cell(record: Mapping[str, Any], key: str) -> str:
+    """``record[key]`` with its interval from ``record["ci"]`` when it has one
+    (``0.873 [0.812, 0.931]``), else the value alone."""
+    from benchmark.intervals import with_interval
+
+    if key in (record.get("ci") or {}):
+        return with_interval(record.get(key), record["ci"][key])
+    return fmt(record.get(key))
+
+
+def interval_table(title: str, records: Iterable[Mapping[str, Any]], keys: Iterable[str]) -> Table:
+    """`key_table` with each value's interval beside it (`interval_cell`)."""
+    keys = list(keys)
+    return Table(title, [CATALOG.label(k) for k in keys],
+                 [[interval_cell(record, k) for k in keys] for record in records])
+
+
 def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
@@ -61,6 +78,10 @@ def run_tables(run_dir: Path) -> str:
                                                      info["cfg_overrides"].items()))
     if info.get("reused_from"):
         parts.append(f"scores reused from {info['reused_from'].get('run_id')} (other code version)")
+    if isinstance(info.get("cost"), dict):
+        from benchmark.cost_meter import cost_summary
+
+        parts.append(f"cost: {cost_summary(info['cost'])}")
     timings = info.get("timings", {})
     if "total" in timings:
         parts.append(f"wall time of the computing run: {timings['total']:.1f} s")

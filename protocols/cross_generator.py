@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError
-from benchmark.metric_catalog import CATALOG
 from benchmark.metrics import UndefinedMetricError, binary_summary, choose_threshold
 from benchmark.protocol import Metric, Option, Unit
-from benchmark.tables import Table, fmt
+from benchmark.tables import Table, interval_table
 
 NAME = "cross_generator"
 VERSION = "2"
@@ -241,21 +240,12 @@ def tables(results: dict) -> list[Table]:
               ["train \\ test"] + matrix["cols"],
               [[r] + [with_interval(v, ci.get((r, c), {}).get("auc")) for c, v in zip(matrix["cols"], vals)]
                for r, vals in zip(matrix["rows"], matrix["values"])]),
-        Table("Metrics per (train set, test generator), 95% intervals",
-              [CATALOG.label(k) for k in TABLE_COLUMNS],
-              [[_cell_text(row, k) for k in TABLE_COLUMNS] for row in results["rows"]]),
+        interval_table("Metrics per (train set, test generator), 95% intervals",
+                       results["rows"], TABLE_COLUMNS),
         Table("Summary (joint bootstrap over the test videos)", ["metric", "value [95% interval]"],
               [[key, with_interval(results["summary"].get(key), (summary.get(key) or {}).get("interval"))]
                for key in ("mean_auc_seen", "mean_auc_unseen", "mean_auc")]),
     ]
-
-
-def _cell_text(row: dict, key: str) -> str:
-    from benchmark.intervals import with_interval
-
-    if key in (row.get("ci") or {}):
-        return with_interval(row.get(key), row["ci"][key])
-    return fmt(row.get(key))
 
 
 def views(run) -> dict:

@@ -28,7 +28,8 @@ import pandas as pd
 
 from benchmark.errors import DataError
 from benchmark.protocol import Metric, Option, Unit, parse_list
-from benchmark.tables import Table, fmt, key_table
+from benchmark.metric_catalog import CATALOG
+from benchmark.tables import Table, fmt, interval_table
 
 NAME = "protection_efficacy"
 VERSION = "1"
@@ -209,13 +210,31 @@ def _columns(results: dict):
 
 
 def tables(results: dict) -> list[Table]:
+    """The rows (with 95 % intervals over images where they have them) and, for a protection,
+    the summary with its intervals."""
     columns = _columns(results)
-    out = [key_table("Protection efficacy" if columns is PROTECT_COLUMNS else "LVDM early exit",
-                     results["rows"], columns)]
+    out = [interval_table("Protection efficacy, 95% intervals over images"
+                          if columns is PROTECT_COLUMNS else "LVDM early exit",
+                          results["rows"], columns)]
+    if results.get("summary_ci"):
+        out.append(Table("Summary (bootstrap over the protected images)",
+                         ["metric", "value [95% interval]"],
+                         [[CATALOG.label(k), _summary_text(results, k)]
+                          for k in results["summary"]]))
     if results.get("guard_stops"):
         out.append(Table("LVDM online guard: stop step", ["stop step", "videos"],
                          [[fmt(r["stop_step"]), fmt(r["videos"])] for r in results["guard_stops"]]))
     return out
+
+
+def _summary_text(results: dict, key: str) -> str:
+    """A summary value, with its interval where it has one (``0.412 [0.371, 0.455]``)."""
+    from benchmark.intervals import with_interval
+
+    value = results["summary"][key]
+    if isinstance(value, str):
+        return value
+    return with_interval(value, ((results.get("summary_ci") or {}).get(key) or {}).get("interval"))
 
 
 def views(run) -> dict[str, Any]:
@@ -225,8 +244,7 @@ def views(run) -> dict[str, Any]:
     results = run.results
     columns = _columns(results)
     view = {"task": results.get("task"), "summary": [
-        {"key": k, "value": fmt(v) if not isinstance(v, str) else v}
-        for k, v in results["summary"].items()],
+        {"key": k, "value": _summary_text(results, k)} for k in results["summary"]],
         "table": metric_table(results["rows"], columns)}
     if results.get("task") == "unsafe_generation":
         view["per_step"] = metric_table(results.get("per_step", []),

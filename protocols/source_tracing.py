@@ -25,9 +25,11 @@ from benchmark.errors import DataError
 from benchmark.inference import prob_column
 from benchmark.metrics_multiclass import ACCURACY, BALANCED_ACCURACY, MACRO_F1, TOP2_ACCURACY
 from benchmark.protocol import Metric, Option, Unit, parse_bool, parse_list
-from benchmark.tables import Table, key_table
+from benchmark.metric_catalog import CATALOG
+from benchmark.tables import Table, interval_table
 from protocols.cross_generator import _mean as mean_or_none  # shared with cross_generator
 from protocols.tracing_classes import PRESETS, REAL, check_classes, class_plan, resolve_held_out
+from protocols.tracing_metrics import AUROC_UNKNOWN
 
 NAME = "source_tracing"
 VERSION = "1"
@@ -42,9 +44,6 @@ OPTIONS = (
            "labels in the published order over generator folders; real not traced)",
            choices=PRESETS),
 )
-AUROC_UNKNOWN = Metric("auroc_unknown", "AUROC unknown (open set)", tasks=("multiclass",),
-                       description="held-out generators' test videos against the known classes', "
-                       "by 1 - max class probability")
 PRIMARY_METRIC = BALANCED_ACCURACY  # the summaries average the rows' metrics over units
 LEADERBOARD = (ACCURACY, MACRO_F1, TOP2_ACCURACY, AUROC_UNKNOWN)
 METRICS = (AUROC_UNKNOWN,
@@ -153,21 +152,25 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
 def metrics(scores: pd.DataFrame, options: dict) -> dict:
     """Per unit: closed-set metrics on the known classes, per-class rows, the confusion matrix,
     and the open-set AUROC of its held-out generators; the summary averages over units."""
-    from protocols.tracing_metrics import unit_metrics
+    from benchmark.intervals import SETTINGS
+    from protocols.tracing_intervals import summary_intervals
+    from protocols.tracing_metrics import tracing_metrics
 
+    found = tracing_metrics(scores)
     rows, per_class, confusion, classes = [], [], [], {}
-    for unit, part in scores.groupby("unit", sort=False):
-        result = unit_metrics(str(unit), part)
+    for result in found["units"]:
         rows.append(result["row"])
         per_class += result["per_class"]
         confusion.append(result["confusion"])
-        classes[str(unit)] = {name: i for i, name in enumerate(result["confusion"]["cols"])}
-    summary = {metric.key: mean_or_none(r[metric.key] for r in rows)
-               for metric in (PRIMARY_METRIC, *LEADERBOARD)}
+        classes[result["row"]["unit"]] = {name: i for i, name in
+                                          enumerate(result["confusion"]["cols"])}
+    keys = [metric.key for metric in (PRIMARY_METRIC, *LEADERBOARD)]
+    summary = {key: mean_or_none(r[key] for r in rows) for key in keys}
     note = ("preset mmvgm9: real videos are not traced (MMVGM's tracing has no real class)"
             if options.get("preset") == "mmvgm9" else "")
     return {"rows": rows, "per_class": per_class, "confusion": confusion, "classes": classes,
-            "summary": summary, "note": note}
+            "summary": summary, **summary_intervals(found["videos"], found["replicates"], keys),
+            "intervals": SETTINGS, "note": note}
 
 
 # ----------------------------------------------------------------------------- presentation
@@ -177,9 +180,18 @@ CLASS_COLUMNS = ("unit", "class", "precision", "recall", "f1", "n_support")
 
 
 def tables(results: dict) -> list[Table]:
-    """The metric rows and the per-class rows, for the terminal and the Markdown report."""
-    out = [key_table("Source tracing per unit", results["rows"], TABLE_COLUMNS),
-           key_table("Per class", results["per_class"], CLASS_COLUMNS)]
+    """The metric rows and the per-class rows with their 95 % intervals, and the summary, for
+    the terminal and the Markdown report."""
+    from benchmark.intervals import with_interval
+
+    summary_ci = results.get("summary_ci") or {}
+    out = [interval_table("Source tracing per unit, 95% intervals", results["rows"],
+                          TABLE_COLUMNS),
+           interval_table("Per class, 95% intervals", results["per_class"], CLASS_COLUMNS),
+           Table("Summary: mean over units (joint bootstrap over the test videos)",
+                 ["metric", "value [95% interval]"],
+                 [[CATALOG.label(key), with_interval(value, (summary_ci.get(key) or {}).get(
+                     "interval"))] for key, value in results["summary"].items()])]
     for matrix in results["confusion"]:
         out.append(Table(f"Confusion matrix, {matrix['unit']} (rows: true, columns: predicted)",
                          ["true \\ predicted"] + matrix["cols"],

@@ -7,8 +7,34 @@ import numpy as np
 import pandas as pd
 
 from benchmark.inference import prob_column
+from benchmark.metric_catalog import Metric
 from benchmark.metrics import (UndefinedMetricError, confusion_matrix, multiclass_summary,
                                per_class_prf, roc_auc, row_normalised, unknown_scores)
+from benchmark.resampled import auc_from_counts
+
+AUROC_UNKNOWN = Metric("auroc_unknown", "AUROC unknown (open set)", fn=roc_auc,
+                       vectorised=auc_from_counts, tasks=("multiclass",),
+                       description="held-out generators' test videos against the known classes', "
+                       "by 1 - max class probability")
+
+
+def tracing_metrics(scores: pd.DataFrame) -> dict[str, Any]:
+    """Per unit: its row, per-class rows and confusion matrix, each row's and per-class row's
+    ``ci``; and the units' replicates on the shared resamples (`protocols.tracing_intervals`)."""
+    from protocols.tracing_intervals import shared_counts, unit_replicates
+
+    test = scores[(scores["split"] == "test") & (scores["status"] == "ok")]
+    videos, counts = shared_counts(test)
+    position = pd.Series(np.arange(len(videos)), index=videos["video_id"])
+    units, replicates = [], []
+    for unit, part in scores.groupby("unit", sort=False):
+        result = unit_metrics(str(unit), part)
+        ok = part[(part["split"] == "test") & (part["status"] == "ok")]
+        columns = position.loc[ok["video_id"]].to_numpy(dtype=np.int64)
+        replicates.append(unit_replicates(ok, counts[:, columns], result["row"],
+                                          result["per_class"], AUROC_UNKNOWN))
+        units.append(result)
+    return {"units": units, "replicates": replicates, "videos": videos}
 
 
 def unit_metrics(unit: str, part: pd.DataFrame) -> dict[str, Any]:

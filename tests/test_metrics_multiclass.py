@@ -107,3 +107,134 @@ def test_no_videos_is_undefined() -> None:
                  lambda: M.top_k_accuracy(np.zeros(0, int), np.zeros((0, 3)), 2)):
         with pytest.raises(M.UndefinedMetricError, match="no videos"):
             call()
+
+
+# ----------------------------------------------------------------------------- bootstrap forms
+def _point_or_nan(metric, y, probs) -> float:
+    try:
+        return metric(y, probs)
+    except M.UndefinedMetricError:
+        return np.nan
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bootstrap_forms_equal_the_point_functions_on_each_resample(seed: int) -> None:
+    """Each declared vectorised form, on counts, gives the point function on the videos drawn."""
+    from dataclasses import replace
+
+    from benchmark.bootstrap import Resampler
+    from benchmark.metrics_multiclass import (ACCURACY, BALANCED_ACCURACY, F1, MACRO_F1,
+                                              PRECISION, RECALL, TOP2_ACCURACY)
+
+    y, probs, _, k = _draw(seed)
+    counts = Resampler(y, None).counts(np.random.default_rng(seed), 30)  # [30, N]
+    metrics = [ACCURACY, BALANCED_ACCURACY, MACRO_F1, TOP2_ACCURACY] + [
+        replace(m, params={**m.params, "k": c}) for m in (PRECISION, RECALL, F1) for c in range(k)]
+    for metric in metrics:
+        fast = metric.on_counts(y, probs, counts)
+        for b, row in enumerate(counts):
+            idx = np.repeat(np.arange(len(y)), row)
+            np.testing.assert_allclose(fast[b], _point_or_nan(metric, y[idx], probs[idx]),
+                                       atol=1e-12, err_msg=f"{metric.key} {metric.params}")
+
+
+def _tracing_table(class_index, probs, sources=None, known=None):
+    import pandas as pd
+
+    k, n = len(probs[0]), len(class_index)
+    frame = pd.DataFrame({"video_id": [f"v{i:04d}" for i in range(n)], "class_index": class_index,
+                          "split": "test", "status": "ok", "unit": "u",
+                          "class_name": [f"c{c}" for c in class_index],
+                          "source_id": sources if sources is not None else [f"s{i}" for i in range(n)],
+                          "known": known if known is not None else [c >= 0 for c in class_index]})
+    probs = np.asarray(probs, dtype=float)
+    for i in range(k):
+        frame[f"prob_{i}"] = probs[:, i]
+    frame["classes"] = [[f"c{i}" for i in range(k)]] * n
+    frame["held_out"] = [[]] * n
+    return frame
+
+
+def _half_right(n_per_class: int, copies: int = 1):
+    """Two classes, each predicted right on exactly half its videos; ``copies`` of every video."""
+    y = np.repeat([0, 1], n_per_class)
+    right = np.tile([True, False], n_per_class)
+    probs = np.where((y == 0) == right, 0.8, 0.2)[:, None] * [1, 0] + \
+        np.where((y == 0) == right, 0.2, 0.8)[:, None] * [0, 1]
+    sources = [f"s{i}" for i in range(len(y))]
+    return (np.repeat(y, copies), np.repeat(probs, copies, axis=0),
+            [s for s in sources for _ in range(copies)])
+
+
+def test_tracing_interval_has_the_known_binomial_width() -> None:
+    """Accuracy 0.5 on 400 independent videos, class-stratified: the bootstrap's 95 % interval
+    is the binomial one, 0.5 ± 1.96 · sqrt(0.25 / 400) = ± 0.049."""
+    from protocols import source_tracing
+
+    y, probs, sources = _half_right(200)
+    (row,) = source_tracing.metrics(_tracing_table(y, probs, sources), {})["rows"]
+    assert row["accuracy"] == 0.5
+    half = 1.96 * np.sqrt(0.25 / 400)
+    assert row["ci"]["accuracy"]["low"] == pytest.approx(0.5 - half, abs=0.01)
+    assert row["ci"]["accuracy"]["high"] == pytest.approx(0.5 + half, abs=0.01)
+
+
+def test_tracing_intervals_resample_whole_sources() -> None:
+    """Four copies of each video under one source: the interval keeps the width of the videos
+    themselves; counted as independent videos it would be half as wide."""
+    from protocols import source_tracing
+
+    def width(sources_of) -> float:
+        y, probs, sources = _half_right(60, copies=4)
+        table = _tracing_table(y, probs, sources_of(sources))
+        ci = source_tracing.metrics(table, {})["rows"][0]["ci"]["accuracy"]
+        return ci["high"] - ci["low"]
+
+    clustered = width(lambda sources: sources)
+    independent = width(lambda sources: [f"{s}-{i}" for i, s in enumerate(sources)])
+    y, probs, sources = _half_right(60)
+    single = source_tracing.metrics(_tracing_table(y, probs, sources), {})["rows"][0]["ci"]
+    assert clustered == pytest.approx(single["accuracy"]["high"] - single["accuracy"]["low"],
+                                      rel=0.2)
+    assert clustered > 1.6 * independent
+
+
+def test_tracing_intervals_contain_the_points_and_summaries_pair() -> None:
+    from protocols import source_tracing
+
+    rng = np.random.default_rng(3)
+    y = np.r_[rng.integers(0, 3, 90), np.full(30, -1)]  # 30 videos of a held-out generator
+    probs = rng.dirichlet(np.ones(3), len(y))
+    hit = rng.random(len(y)) < 0.6  # a model mostly right on the known classes
+    probs[hit & (y >= 0)] = np.eye(3)[y[hit & (y >= 0)]] * 0.7 + 0.1
+    results = source_tracing.metrics(_tracing_table(y, probs), {})
+    (row,) = results["rows"]
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "top2_accuracy", "auroc_unknown"):
+        band = row["ci"][key]
+        assert band["low"] <= row[key] <= band["high"] and band["low"] < band["high"], key
+        summary = results["summary_ci"][key]
+        assert summary["interval"] == pytest.approx(band) and len(summary["replicates"]) == 1000
+    for class_row in results["per_class"]:
+        for key in ("precision", "recall", "f1"):
+            band = class_row["ci"][key]
+            assert band["low"] <= class_row[key] <= band["high"], (class_row["class"], key)
+    assert len(results["resample_key"]) == 16 and results["intervals"]["n_resamples"] == 1000
+
+
+def test_tracing_degenerate_cases_give_none_not_a_crash() -> None:
+    from protocols import source_tracing
+
+    one_class = _tracing_table([2, 2, 2], [[0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
+    (row,) = source_tracing.metrics(one_class, {})["rows"]
+    assert row["ci"]["balanced_accuracy"] is None and row["ci"]["macro_f1"] is None
+    assert "only class 2" in row["note"]  # the reason, once, in the row's note
+    assert row["ci"]["auroc_unknown"] is None  # closed set: no unknown videos
+    assert row["ci"]["accuracy"] is not None and row["ci"]["top2_accuracy"] is not None
+    failed = one_class.assign(status="failed")
+    results = source_tracing.metrics(failed, {})
+    assert all(v is None for v in results["rows"][0]["ci"].values())
+    assert results["summary_ci"] == {}
+    # one source holding every video: each resample draws it whole, so the interval is the point
+    one_source = _tracing_table([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], ["a"] * 3)
+    (row,) = source_tracing.metrics(one_source, {})["rows"]
+    assert row["ci"]["accuracy"] == {"low": pytest.approx(2 / 3), "high": pytest.approx(2 / 3)}

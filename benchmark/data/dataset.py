@@ -6,7 +6,8 @@ done on uint8 frames (`benchmark.data.spatial`), once per distinct frame (clips 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -159,6 +160,7 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         clips, valid, error = None, None, None
+        start = time.perf_counter()  # the data layer's cost of this video (benchmark.cost_meter)
         try:
             clips = self.load_clips(index)
             if isinstance(clips, tuple):
@@ -170,7 +172,8 @@ class ClipDataset(Dataset):
         if clips is not None and self.transform is not None:
             clips = self.transform(clips)
         return {"index": index, "video_id": self.video_ids[index], "label": self.labels[index],
-                "clips": clips, "valid": valid, "error": error}
+                "clips": clips, "valid": valid, "error": error,
+                "read_seconds": time.perf_counter() - start}
 
 
 @dataclass
@@ -189,6 +192,8 @@ class Batch:
         valid: None, or bool ``[N_clips, T]``: which frame slots count (readers that pad clips,
             such as AIGVDet's every-frame reading; clips of readers without a mask count fully).
             A detector that reads it implements ``video_scores``.
+        read_seconds: the loader's wall time reading each decoded video (decode, crops or flow,
+            resizing), in the order of ``video_ids``.
     """
 
     clips: torch.Tensor
@@ -199,6 +204,7 @@ class Batch:
     failures: list[tuple[str, str]]
     failed_indices: list[int]
     valid: torch.Tensor | None = None
+    read_seconds: list[float] = field(default_factory=list)
 
     @property
     def num_videos(self) -> int:
@@ -234,6 +240,7 @@ def collate_clips(items: Sequence[dict]) -> Batch:
         failures=[(item["video_id"], item["error"]) for item in failed],
         failed_indices=[item["index"] for item in failed],
         valid=_stack_valid(ok),
+        read_seconds=[float(item.get("read_seconds", 0.0)) for item in ok],
     )
 
 

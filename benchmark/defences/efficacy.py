@@ -240,6 +240,12 @@ def _mean(frame: pd.DataFrame, column: str) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
+def group_rows(table: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """The (setting, model, condition) groups of a protection table: the row keys and the
+    group's per-image rows (one per image)."""
+    return [(dict(zip(GROUP, key)), part) for key, part in table.groupby(GROUP, sort=False)]
+
+
 def protection_metrics(table: pd.DataFrame) -> dict[str, Any]:
     """Means per (setting, model, condition) and the summary, from `score_setting` tables alone.
 
@@ -249,9 +255,10 @@ def protection_metrics(table: pd.DataFrame) -> dict[str, Any]:
     original), imperceptibility (PSNR, SSIM, the perceptual term), detection rates, transfer, and
     per degradation the departure left beyond what the degradation alone causes.
     """
-    rows = []
-    for key, part in table.groupby(GROUP, sort=False):
-        row = dict(zip(GROUP, key))
+    from benchmark.defences.efficacy_intervals import protection_intervals
+
+    rows, groups = [], group_rows(table)
+    for row, part in groups:
         row.update({"n_images": len(part), "flagged_rate": float(part["flagged"].mean()),
                     "detector_test_auc": float(part["detector_test_auc"].iloc[0]),
                     "clean_flagged_rate": float((part["clean_score"] >= part["detector_threshold"])
@@ -261,39 +268,53 @@ def protection_metrics(table: pd.DataFrame) -> dict[str, Any]:
         row["departure_beyond_degradation"] = row["baseline_video_ssim"] - row["video_ssim"]
         rows.append(row)
     frame = pd.DataFrame(rows)
-    return {"task": "protection", "rows": rows, "summary": _protection_summary(frame),
+    return {"task": "protection", "rows": rows, "summary": protection_summary(frame),
+            **protection_intervals(table, groups, frame, MEASURES, protection_summary),
             "examples": _examples(table)}
 
 
-def _protection_summary(frame: pd.DataFrame) -> dict[str, Any]:
+def protection_summary(frame: pd.DataFrame, mean=_mean) -> dict[str, Any]:
+    """The summary of the group rows ``frame``; ``mean(rows, column)`` averages a column over a
+    subset of them (the point value, or, `benchmark.defences.efficacy_intervals`, the subset's
+    bootstrap replicates ``[B]``; None for an empty subset)."""
     plain = frame[(frame["perturbation"] == "none")]
     attacked = plain[plain["model"] == "attacked"]
     prot, rand = attacked[attacked["mode"].isin(PROTECTING)], attacked[attacked["mode"] == "random"]
     directed, undirected = attacked[attacked["mode"] == "directed"], attacked[attacked["mode"] == "undirected"]
     transfer = plain[(plain["model"] == "transfer") & plain["mode"].isin(PROTECTING)]
     degraded = frame[(frame["perturbation"] != "none") & frame["mode"].isin(PROTECTING)]
-    efficacy, control = _mean(prot, "video_departure"), _mean(rand, "video_departure")
+    efficacy, control = mean(prot, "video_departure"), mean(rand, "video_departure")
     return {
         "efficacy": efficacy, "random_departure": control,
-        "efficacy_over_random": efficacy / control if efficacy is not None and control else None,
-        "embed_toward_target_beyond_random": _diff(directed, rand, "embed_cos_target"),
-        "embed_away_beyond_random": _diff(rand, undirected, "embed_cos_orig"),
-        "psnr": _mean(prot, "psnr"), "ssim": _mean(prot, "ssim"),
-        "perceptual": _mean(prot, "perceptual"), "linf_255": _mean(prot, "linf_255"),
-        "flagged_rate_protected": _mean(prot, "flagged_rate"),
-        "flagged_rate_clean": _mean(prot, "clean_flagged_rate"),
-        "transfer_departure": _mean(transfer, "video_departure"),
-        "transfer_departure_random": _mean(plain[(plain["model"] == "transfer")
-                                                 & (plain["mode"] == "random")], "video_departure"),
-        "degraded_departure_beyond_degradation": _mean(degraded, "departure_beyond_degradation"),
-        "detector_test_auc": _mean(attacked, "detector_test_auc"),
+        "efficacy_over_random": _ratio(efficacy, control),
+        "embed_toward_target_beyond_random": _diff(directed, rand, "embed_cos_target", mean),
+        "embed_away_beyond_random": _diff(rand, undirected, "embed_cos_orig", mean),
+        "psnr": mean(prot, "psnr"), "ssim": mean(prot, "ssim"),
+        "perceptual": mean(prot, "perceptual"), "linf_255": mean(prot, "linf_255"),
+        "flagged_rate_protected": mean(prot, "flagged_rate"),
+        "flagged_rate_clean": mean(prot, "clean_flagged_rate"),
+        "transfer_departure": mean(transfer, "video_departure"),
+        "transfer_departure_random": mean(plain[(plain["model"] == "transfer")
+                                                & (plain["mode"] == "random")], "video_departure"),
+        "degraded_departure_beyond_degradation": mean(degraded, "departure_beyond_degradation"),
+        "detector_test_auc": mean(attacked, "detector_test_auc"),
     }
 
 
-def _diff(a: pd.DataFrame, b: pd.DataFrame, column: str) -> float | None:
+def _ratio(a, b):
+    """a / b; None where either is missing or b is 0 (NaN per replicate for arrays)."""
+    if a is None or b is None:
+        return None
+    if isinstance(b, np.ndarray):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(b != 0, a / np.where(b != 0, b, 1.0), np.nan)
+    return a / b if b else None
+
+
+def _diff(a: pd.DataFrame, b: pd.DataFrame, column: str, mean=_mean):
     if not len(a) or not len(b):
         return None
-    return float(a[column].mean() - b[column].mean())
+    return mean(a, column) - mean(b, column)
 
 
 def _examples(table: pd.DataFrame) -> list[dict[str, str]]:

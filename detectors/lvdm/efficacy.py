@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from detectors.lvdm.intervals import summary_intervals, sweep_replicates
 from detectors.lvdm.rule import early_exit, flag_matrix, per_step_accuracy, sweep
 
 
@@ -63,15 +64,20 @@ def lvdm_metrics(table: pd.DataFrame, etas: list[int], lambdas: list[float]) -> 
     rows = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
             for r in grid.to_dict("records")]
     default = early_exit(flag_matrix(frame)[2], eta, lam)
+    balance = bool(table["rule_balance"].iloc[0])
     chosen = next((r for r in rows if r["eta"] == eta and r["lambda"] == lam), None) or \
-        sweep(frame, [eta], [lam], bool(table["rule_balance"].iloc[0])).iloc[1].to_dict()
+        sweep(frame, [eta], [lam], balance).iloc[1].to_dict()
+    rules = rows if any(r is chosen for r in rows) else [*rows, chosen]
+    replicates, videos = sweep_replicates(frame, rules, balance)
     base = rows[0]
     stops = _stops(table)
     summary = {"efficacy": chosen["f1"], "f1_rule": chosen["f1"], "accuracy_rule": chosen["accuracy"],
                "compute_saved": chosen["compute_saved"], "f1_last_step": base["f1"],
                "accuracy_last_step": base["accuracy"], "rule": f"eta={eta}, lambda={lam:g}",
                "n_flagged_rule": int(default[0].sum()), **stops["summary"]}
+    chosen_at = next(i for i, r in enumerate(rules) if r is chosen)
     return {"task": "unsafe_generation", "rows": rows, "summary": summary,
+            **summary_intervals(rules, replicates, chosen_at, videos),
             "per_step": per_step_accuracy(frame).to_dict("records"), "guard_stops": stops["counts"]}
 
 

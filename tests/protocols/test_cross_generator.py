@@ -188,3 +188,43 @@ def test_one_class_validation_gives_no_threshold_with_reason():
     (row,) = cross_generator.metrics(_table(rows), {})["rows"]
     assert row["auc"] == 1.0 and row["acc_at_val"] is None
     assert "no validation threshold" in row["note"]
+
+
+def test_cost_block_is_measured_in_the_run_and_shown_on_the_leaderboard(first_run):
+    """run.json and metrics.json hold the same cost block, measured on the run's own
+    evaluation: every scored row counted once, both timings positive, the evaluated model's
+    parameters and the FLOPs of one of its clips; the leaderboard shows it as columns."""
+    import torch
+
+    from benchmark.cost import count_gflops, model_size
+    from benchmark.detector import build_detector
+    from benchmark.metric_catalog import CATALOG, COST_COLUMNS
+    from benchmark.registry import registry
+
+    run_dir = first_run[1].parent
+    info = json.loads((run_dir / "run.json").read_text())
+    cost = info["cost"]
+    assert json.loads((run_dir / "metrics.json").read_text())["cost"] == cost
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    ok = scores[scores["status"] == "ok"]
+    assert cost["n_videos"] == len(ok) and cost["n_clips"] == int(ok["n_clips"].sum())
+    assert cost["decode_ms_per_video"] > 0 and cost["forward_ms_per_video"] > 0
+    config = registry().get("sta").config("mini", overrides=FAST)
+    detector = build_detector("sta", config)
+    assert cost["params"] == model_size(detector.model)["params"]
+    clip = torch.zeros((1, *cost["clip_shape"]), dtype=torch.uint8)
+    assert cost["gflops_per_clip"] == pytest.approx(count_gflops(detector, clip), rel=1e-9)
+    assert cost["gflops_per_video"] == pytest.approx(
+        cost["gflops_per_clip"] * ok["n_clips"].sum() / len(ok), rel=1e-9)
+    assert cost["peak_memory_mb"] > cost["model_memory_mb"] > 0
+    assert cost["device"] == "cpu" and cost["threads"] == torch.get_num_threads()
+    assert cost["workers"] == 1 and cost["note"] == ""
+    # each unit's record is stored with its part, so a resumed run keeps what it measured
+    parts = [json.loads(p.read_text())["cost"] for p in (run_dir / "parts").glob("*.json")]
+    assert sum(p["n_videos"] for p in parts) == cost["n_videos"]
+    board = pd.read_csv(run_dir / "leaderboard.csv")
+    assert board.loc[0, "forward_ms_per_video"] == pytest.approx(cost["forward_ms_per_video"])
+    assert board.loc[0, "params"] == cost["params"]
+    for name in ("report.html", "report.md"):
+        text = (run_dir / name).read_text()
+        assert all(CATALOG.label(key) in text for key in COST_COLUMNS), name

@@ -139,3 +139,71 @@ def test_vbench_run_end_to_end(method, tmp_path):
     report = execute(RunRequest(protocol="protection_efficacy", method=method, out=str(tmp_path),
                                 progress=False))
     assert report.is_file() and "protection_efficacy" in report.read_text()
+
+
+def test_rows_and_summary_carry_image_bootstrap_intervals(table):
+    """Intervals over the protected images: each contains its point, the points are the plain
+    means they were, a measure equal on every image has a zero-width interval."""
+    results = protection_metrics(table)
+    prot = table[(table["perturbation"] == "none") & (table["model"] == "attacked")
+                 & table["mode"].isin(["directed", "undirected"])]
+    by_setting = prot.groupby("setting")["video_ssim"].mean()
+    assert results["summary"]["efficacy"] == pytest.approx(float((1 - by_setting).mean()))
+    for row in results["rows"]:
+        assert "detector_test_auc" not in row["ci"]  # the detector's own AUC: not an image mean
+        for key, band in row["ci"].items():
+            assert band is not None and band["low"] - 1e-12 <= row[key] <= band["high"] + 1e-12, key
+    band = results["summary_ci"]["efficacy"]["interval"]
+    assert band["low"] <= results["summary"]["efficacy"] <= band["high"] and band["low"] < band["high"]
+    assert len(results["summary_ci"]["efficacy"]["replicates"]) == 1000
+    assert results["intervals"]["unit"].startswith("protected image")
+    flat = table.assign(psnr=40.0)  # the same PSNR on every image
+    row = protection_metrics(flat)["rows"][0]
+    assert row["ci"]["psnr"] == {"low": pytest.approx(40.0), "high": pytest.approx(40.0)}
+
+
+def test_one_image_gives_point_intervals_not_a_crash(table):
+    first = table[table["source_id"] == table["source_id"].iloc[0]]
+    results = protection_metrics(first)
+    assert results["summary_ci"]["efficacy"]["interval"]["low"] == pytest.approx(
+        results["summary"]["efficacy"])
+
+
+def _lvdm_rows(n: int = 40, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in range(n):
+        label = int(v < n // 2)
+        for step in range(4):
+            flag = bool(label and step >= 1 and rng.random() < 0.8) or (not label and rng.random() < 0.2)
+            rows.append({"video": f"v{v:03d}", "video_id": f"v{v:03d}@{step:03d}", "label": label,
+                         "step": step, "flag": flag, "rule_eta": 3, "rule_lambda": 0.6,
+                         "rule_balance": False, "total_steps": 4})
+    return rows
+
+
+def test_lvdm_rows_and_summary_carry_video_bootstrap_intervals():
+    from benchmark.metrics import binary_decisions
+    from detectors.lvdm.intervals import _weighted
+    from detectors.lvdm.rule import early_exit, flag_matrix
+
+    results = lvdm_metrics(pd.DataFrame(_lvdm_rows()), etas=[1, 3], lambdas=[0.6])
+    for row in results["rows"]:
+        for key in ("accuracy", "precision", "recall", "f1", "compute_saved"):
+            band = row["ci"][key]
+            assert band["low"] - 1e-12 <= row[key] <= band["high"] + 1e-12, (row["rule"], key)
+    chosen = next(r for r in results["rows"] if r["eta"] == 3)
+    assert results["summary_ci"]["efficacy"]["interval"] == chosen["ci"]["f1"]
+    assert results["summary"]["efficacy"] == chosen["f1"]
+    # the weighted form with every video drawn once is the point function
+    frame = pd.DataFrame(_lvdm_rows()).assign(video_id=lambda f: f["video"])
+    _, labels, flags = flag_matrix(frame)
+    unsafe, stop = early_exit(flags, 3, 0.6)
+    once = _weighted(labels, unsafe, np.where(unsafe, (4 - stop) / 4, 0.0),
+                     np.ones((1, len(labels)), dtype=np.int32))
+    point = binary_decisions(labels, unsafe.astype(int))
+    assert {k: float(once[k][0]) for k in point} == pytest.approx(point)
+    # a rule right on every video: every replicate is 1
+    perfect = [dict(r, flag=bool(r["label"])) for r in _lvdm_rows()]
+    row = lvdm_metrics(pd.DataFrame(perfect), etas=[3], lambdas=[0.6])["rows"][1]
+    assert row["ci"]["accuracy"] == {"low": 1.0, "high": 1.0}

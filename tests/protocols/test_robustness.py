@@ -84,6 +84,10 @@ def test_run_end_to_end_with_cache_and_decode_once(tiny_manifest, tmp_path, monk
     assert calls[0][1] == ["clean", "df_noise@1", "df_noise@3", "jpeg@1", "jpeg@3"]
     scores = pd.read_parquet(run_dir / "scores.parquet")
     assert scores.loc[scores["perturbation"] != "none", "split"].eq("test").all()
+    # nothing cached yet: every scored (video, view) went through the cost meter once
+    cost = json.loads((run_dir / "run.json").read_text())["cost"]
+    assert cost["n_videos"] == int(scores["status"].eq("ok").sum()) and cost["params"] > 0
+    assert cost["decode_ms_per_video"] > 0 and cost["forward_ms_per_video"] > 0
     # the same model (its run saved it) with one more level: only the new level is scored
     calls.clear()
     models = run_dir / "models"

@@ -171,6 +171,7 @@ def _table(class_index: list[int], probs: list[list[float]], known=None) -> pd.D
     frame = pd.DataFrame({"video_id": [f"v{i}" for i in range(len(class_index))],
                           "class_index": class_index, "split": "test", "status": "ok",
                           "unit": "u", "class_name": [f"c{c}" for c in class_index],
+                          "source_id": [f"s{i}" for i in range(len(class_index))],
                           "known": known if known is not None else [c >= 0 for c in class_index]})
     for i in range(k):
         frame[f"prob_{i}"] = [p[i] for p in probs]
@@ -240,3 +241,31 @@ def test_ls_protocols_lists_both_new_protocols_with_their_options(capsys):
     for text in ("--option held_out=list", "--option leave_one_out=bool (default False)",
                  "--option preset=none|mmvgm9 (default 'none')"):
         assert text in out, out
+
+
+def test_intervals_are_stored_shown_and_checked_on_reading(tmp_path, fake_model, capsys):
+    """metrics.json rows carry ``ci`` as cross_generator's do; Markdown and CSV show them; the
+    stored-run reader recomputes them, and refuses an edited one naming file and key."""
+    from benchmark.stored_run import load_run
+
+    report = _run(placeholder_manifest(tmp_path, GENS, per=6), tmp_path,
+                  options={"held_out": "g2"})
+    run_dir = report.parent
+    results = json.loads((run_dir / "metrics.json").read_text())
+    (row,) = results["rows"]
+    assert set(row["ci"]) == {"accuracy", "balanced_accuracy", "macro_f1", "top2_accuracy",
+                              "auroc_unknown"}
+    for key, band in row["ci"].items():
+        assert set(band) == {"low", "high"} and band["low"] <= row[key] <= band["high"], key
+    assert all(set(r["ci"]) == {"precision", "recall", "f1"} for r in results["per_class"])
+    assert results["summary_ci"]["balanced_accuracy"]["interval"] == row["ci"]["balanced_accuracy"]
+    low = row["ci"]["accuracy"]["low"]
+    assert f"{row['accuracy']:.3f} [{low:.3f}," in (run_dir / "report.md").read_text()
+    assert "'low'" in pd.read_csv(run_dir / "metrics.csv")["ci"].iloc[0]
+    load_run(run_dir)  # validates: recomputing gives the stored intervals
+    results["rows"][0]["ci"]["accuracy"]["low"] = low - 0.01
+    (run_dir / "metrics.json").write_text(json.dumps(results))
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "board")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vbench: error:") and err.count("\n") == 1
+    assert "metrics.json: key rows[0].ci.accuracy.low" in err
