@@ -14,7 +14,7 @@ def test_ls_methods_protocols_datasets(capsys):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--protocol", "cross_generator", "--method", "stta"], "Unknown method 'stta'. Did you mean: sta?"),
+    (["--protocol", "cross_generator", "--method", "stta"], "Unknown method 'stta'. Did you mean: sta, tall?"),
     (["--protocol", "cross_generatr", "--method", "sta"],
      "Unknown protocol 'cross_generatr'. Did you mean: cross_generator"),
     (["--protocol", "cross_generator", "--method", "sta", "--data", "vbench-mni"],

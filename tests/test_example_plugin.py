@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "tests" / "plugins" / "vbench-example"
 PLUGIN = PACKAGE / "vbench_example"
 BUILT_IN_METHODS = ["sta", "mmvgm_mae", "mmvgm_xclip", "mmvgm_i3d", "aigvdet", "genconvit", "d3",
-                    "waverep", "mmvgm_protect", "lvdm"]
+                    "waverep", "tall", "mmvgm_protect", "lvdm"]
 GENERATORS = ("flicker", "deconv_checkerboard")  # the two the minis tell apart fastest
 
 

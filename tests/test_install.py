@@ -20,7 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BUILT_INS = ("sta", "mmvgm_mae", "mmvgm_xclip", "mmvgm_i3d", "aigvdet", "genconvit", "d3",
-             "waverep", "mmvgm_protect", "lvdm")
+             "waverep", "tall", "mmvgm_protect", "lvdm")
 
 
 def _source_copy(dest: Path) -> Path:

@@ -17,7 +17,7 @@ from benchmark.registry import METHODS, PROTOCOLS, Registry
 
 REPO = Path(__file__).resolve().parent.parent
 BUILT_IN_METHODS = ["sta", "mmvgm_mae", "mmvgm_xclip", "mmvgm_i3d", "aigvdet", "genconvit", "d3",
-                    "waverep", "mmvgm_protect", "lvdm"]
+                    "waverep", "tall", "mmvgm_protect", "lvdm"]
 METHOD = """
 methods:
   {key}:

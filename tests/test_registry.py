@@ -37,7 +37,7 @@ def test_unknown_method_suggests_close_keys():
     with pytest.raises(UnknownKeyError) as err:
         registry().get("stta")
     message = str(err.value)
-    assert "Unknown method 'stta'" in message and "Did you mean: sta?" in message
+    assert "Unknown method 'stta'" in message and "Did you mean: sta, tall?" in message
     assert "Available:" in message and "sta" in message
 
 

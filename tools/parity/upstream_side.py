@@ -137,7 +137,9 @@ def _stub(name: str, **attrs) -> None:
     sys.modules[name] = module
 
 
-def sta(repos: Path, work: Path) -> None:
+def deepfakebench_inputs(repos: Path, work: Path, mean, std, tag: str) -> tuple[list, list]:
+    """DeepfakeBench's preprocessing of each face video, then its loader with ``mean``/``std``:
+    per video the normalised frames ``[F, 3, 224, 224]`` (numpy) and F (frames with a face)."""
     import cv2
     import dlib
     from torchvision import transforms as T
@@ -153,14 +155,13 @@ def sta(repos: Path, work: Path) -> None:
     models = Path(json.loads((work / "videos.json").read_text())["dlib_models"])
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
-    norm = T.Normalize(mean=[0.48145466, 0.4578275, 0.40821073],  # clip_adapter.yaml
-                       std=[0.26862954, 0.26130258, 0.27577711])
+    norm = T.Normalize(mean=mean, std=std)
     inputs, counts = [], []
     for v, path in enumerate(videos(work, "faces")):
         cap = cv2.VideoCapture(path)
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         picks = np.linspace(0, n - 1, 32, endpoint=True, dtype=int)  # fixed_num_frames, 32
-        folder = work / "sta_frames" / str(v)
+        folder = work / f"{tag}_frames" / str(v)
         folder.mkdir(parents=True, exist_ok=True)
         for index in range(n):
             ok, frame = cap.read()
@@ -178,6 +179,12 @@ def sta(repos: Path, work: Path) -> None:
                                                (224, 224), interpolation=cv2.INTER_CUBIC)))
                   for f in files]
         inputs.append(torch.stack(frames).numpy())
+    return inputs, counts
+
+
+def sta(repos: Path, work: Path) -> None:
+    inputs, counts = deepfakebench_inputs(  # clip_adapter.yaml's CLIP mean/std
+        repos, work, [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711], "sta")
     np.savez(work / "sta.npz", input=np.concatenate(inputs), counts=np.array(counts))
 
 
