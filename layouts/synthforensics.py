@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 
 from benchmark.api import REAL, DataError, subdirs
+from layouts._split_files import assign, json_id_entries, split_files
 
 VERSIONS = ("raw", "canonical", "crf23", "crf40")
 ALIASES = {"c23": "crf23", "c40": "crf40"}
@@ -103,14 +104,12 @@ def _tree_rows(root: str, tree: str, version: str, dataset: str, log) -> list[di
 
 
 def _apply_splits(root: str, rows: list[dict], log) -> list[dict]:
-    from layouts._split_files import assign, read_json_ids, split_files
-
-    files = split_files(os.path.join(root, "splits"), ".json")
+    files = split_files(os.path.join(root, "splits"), ".json", "SynthForensics")
     if files is None:
         log.note("SynthForensics: no splits/ folder; vbench draws a seeded split per source (ID)")
         return rows
-    entries = {split: read_json_ids(path) for split, path in files.items()}
-    split_of = assign(entries, {r["source_id"] for r in rows}, files)
+    entries = [e for split, path in files.items() for e in json_id_entries(path, split)]
+    split_of = assign(entries, {r["source_id"] for r in rows}, root)
     kept = []
     for row in rows:
         if row["source_id"] in split_of:
