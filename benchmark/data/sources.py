@@ -187,7 +187,9 @@ def apply_split_rule(frame: pd.DataFrame, options: DataOptions, seed: int, origi
     if kind == "given" and given.all():
         log.splitting = "the layout's own splits"
         return frame
-    if kind == "given" and given.any():
+    if kind == "given+val" and given.all():
+        return _val_from_train(frame, fractions, seed, origin, log)
+    if kind in ("given", "given+val") and given.any():
         example = frame.loc[~given, "video_id"].iloc[0]
         raise DataError(f"{origin}: some videos sit under a split folder and others do not "
                         f"(e.g. {example!r}); use one scheme, or --split 60/20/20 or all-test")
@@ -196,6 +198,23 @@ def apply_split_rule(frame: pd.DataFrame, options: DataOptions, seed: int, origi
     log.splitting = (f"seeded {text} per source, stratified by the generators a source holds (seed {seed})"
                      + (" — replaces the layout's own splits" if given.any() else ""))
     return assign_splits(frame, fractions=fractions, seed=seed)
+
+
+def _val_from_train(frame: pd.DataFrame, fractions: tuple, seed: int, origin: str,
+                    log: ReadLog) -> pd.DataFrame:
+    """The layout's own splits, with a seeded share of its train sources as val (``given+val``):
+    for a layout that ships no val split, so checkpoints are never chosen on test."""
+    has_val = frame["split"] == "val"
+    if has_val.any():
+        raise DataError(f"{origin}: --split given+val={100 * fractions[1]:g} carves a val split out "
+                        f"of train, but the layout has its own ({int(has_val.sum())} val videos); "
+                        f"use --split given")
+    train = frame["split"] == "train"
+    carved = assign_splits(frame[train], fractions=fractions, seed=seed)
+    log.splitting = (f"the layout's own train and test splits; val: a seeded {100 * fractions[1]:g} % "
+                     f"of the train sources (seed {seed}), stratified by generator — the layout "
+                     f"has no val split")
+    return frame.assign(split=carved["split"].reindex(frame.index).fillna(frame["split"]))
 
 
 def finish_manifest(frame: pd.DataFrame, options: DataOptions, seed: int, origin: str,
@@ -207,7 +226,7 @@ def finish_manifest(frame: pd.DataFrame, options: DataOptions, seed: int, origin
             is authoritative and nothing is inferred.
     """
     kind, _ = options.split_rule
-    keep_splits = kind == "given" and frame["split"].notna().all()
+    keep_splits = kind in ("given", "given+val") and frame["split"].notna().all()
     infer = layout not in ("manifest", "named")
     frame = group_sources(frame, options, by_split=keep_splits, infer=infer, log=log, layout=layout)
     frame = apply_split_rule(frame, options, seed, origin, log)
