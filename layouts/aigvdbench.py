@@ -37,6 +37,12 @@ DESCRIPTION = ("AIGVDBench (CVPR 2026): data_splits/{train,val,test}.jsonl ({\"V
                "real clip) is one source")
 
 
+READS = ("data_splits/{train,val,test}.jsonl, one {\"Video_id\", \"Video_Prompts\"} object per "
+         "line, as published in the AIGVDBench repository (commit e38c75a); video folders one per "
+         "generator, named by Video_id")
+SOURCES = ("source_id = Video_id: a prompt and the OpenVid-HD real clip it describes, one source "
+           "across every generator")
+
 def detect(path: str) -> bool:
     """A folder holding ``data_splits/`` with ``.jsonl`` split files."""
     folder = os.path.join(path, SPLIT_DIR)
@@ -131,4 +137,4 @@ def read(root: str, options, log) -> list[dict]:
 
 def register(plugin) -> None:
     plugin.layout("aigvdbench", "layouts.aigvdbench:read", DESCRIPTION,
-                  detect="layouts.aigvdbench:detect", priority=5)
+                  detect="layouts.aigvdbench:detect", priority=5, reads=READS, sources=SOURCES)

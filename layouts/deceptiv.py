@@ -30,11 +30,17 @@ CLEAN, PERTURBED, SPLIT_DIR = "videos", "videos_pert", "splits"
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
+READS = ("{generator|Real}/{category}/splits/{train,val,test}.txt (one name per line, read as "
+         "numpy.loadtxt does) beside videos/ and videos_pert/, the release layout read by DecepTIV's "
+         "classification/utils.py get_dirs (commit 07f16c7)")
+SOURCES = ("source_id = (category, video name): a fake named like the real video of its "
+           "category that it was conditioned on joins it")
+
 def register(plugin) -> None:
     plugin.layout("deceptiv", "layouts.deceptiv:read",
                   "DecepTIV: {root}/{generator|Real}/{category}/{splits/{train,val,test}.txt, "
                   "videos/, videos_pert/}; the perturbed copies go to column perturbed_path",
-                  detect="layouts.deceptiv:detect", priority=25)
+                  detect="layouts.deceptiv:detect", priority=25, reads=READS, sources=SOURCES)
 
 
 def _categories(root: str) -> list[tuple[str, str, str]]:

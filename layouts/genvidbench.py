@@ -41,6 +41,12 @@ DESCRIPTION = ("GenVidBench (AAAI 2026): label/fake_real_label/{train,test}.txt,
                "source (one prompt)")
 
 
+READS = ("label/fake_real_label/{train,test}.txt, mmaction2 VideoDataset annotation lines "
+         "'<path> <label>', as the GenVidBench code's recognition configs give them (commit 865c35f, "
+         "the version with the cross-source pairs); no validation file in the release")
+SOURCES = ("source_id = the file stem: one prompt and first frame, shared by a pair's generators "
+           "and its real video")
+
 def detect(path: str) -> bool:
     """A folder holding ``label/fake_real_label/``."""
     return os.path.isdir(os.path.join(path, LABEL_DIR))
@@ -119,4 +125,4 @@ def read(root: str, options, log) -> list[dict]:
 
 def register(plugin) -> None:
     plugin.layout("genvidbench", "layouts.genvidbench:read", DESCRIPTION,
-                  detect="layouts.genvidbench:detect", priority=5)
+                  detect="layouts.genvidbench:detect", priority=5, reads=READS, sources=SOURCES)

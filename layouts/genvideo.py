@@ -36,6 +36,12 @@ DESCRIPTION = ("GenVideo (DeMamba): datasets/train.csv (train), val_ood.csv (tes
                "generated); each video its own source")
 
 
+READS = ("datasets/train.csv, val_ood.csv and val_id.csv as DeMamba's Preprocess/folder2csv.py "
+         "writes them (columns content_path, label; DeMamba commit 2238475); frame folders or "
+         "video files")
+SOURCES = ("one source per video: GenVideo publishes no prompt or source ids (only vbench's "
+           "shared-stem rule joins videos, within a split)")
+
 def detect(path: str) -> bool:
     """A folder whose ``datasets/`` holds ``train.csv`` or ``val_ood.csv``."""
     folder = os.path.join(path, LIST_DIR)
@@ -112,4 +118,4 @@ def read(root: str, options, log) -> list[dict]:
 
 def register(plugin) -> None:
     plugin.layout("genvideo", "layouts.genvideo:read", DESCRIPTION,
-                  detect="layouts.genvideo:detect", priority=5)
+                  detect="layouts.genvideo:detect", priority=5, reads=READS, sources=SOURCES)

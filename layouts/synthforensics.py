@@ -33,13 +33,19 @@ TREES = {"T2V": "t2v", "I2V": "i2v", "Real": None}
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
+READS = ("{T2V|I2V}/videos/{raw|canonical|crf23|crf40}/{generator}/<ID>_<generator>_<task>.mp4 "
+         "of the SynthForensics dataset card (sample release, commit 9cad580), reals under "
+         "Real/videos/{version}/, splits/{train,val,test}.json in FaceForensics++' format")
+SOURCES = ("source_id = the FF++/DFD pair id <ID>: a real video, every fake made from it and "
+           "all their compression versions")
+
 def register(plugin) -> None:
     plugin.layout("synthforensics", "layouts.synthforensics:read",
                   "SynthForensics: {root}/{T2V|I2V}/videos/{raw|canonical|crf23|crf40}/{generator}/"
                   "<ID>_<generator>_<t2v|i2v>.mp4, reals in {root}/Real/videos/{version}/, "
                   "splits/{train,val,test}.json (FF++ format); compression=crf23 (default c23)|"
                   "crf40|raw|canonical|all, one dataset per version",
-                  detect="layouts.synthforensics:detect", priority=25)
+                  detect="layouts.synthforensics:detect", priority=25, reads=READS, sources=SOURCES)
 
 
 def detect(path: str) -> bool:

@@ -76,6 +76,8 @@ def summarize(prepared: PreparedData) -> dict[str, Any]:
     """The JSON-able facts of `DataInspection` (see the module docstring)."""
     import pandas as pd
 
+    from benchmark.data.sources import layout_account
+
     m, log = prepared.manifest, prepared.log
     dupes = {"same_path": _groups_of(m, "path")}
     if "fingerprint" in m.columns:
@@ -83,6 +85,7 @@ def summarize(prepared: PreparedData) -> dict[str, Any]:
     dupes["merged"] = [{"kept": k, "dropped": d, "why": w} for k, d, w in log.merged]
     return {
         "data": prepared.spec, "name": prepared.name, "layout": prepared.layout,
+        "readers": [layout_account(p.layout) for p in (prepared.parts or [prepared])],
         "options": prepared.options.to_dict(), "videos": int(len(m)),
         "real": int((m["label"] == 0).sum()), "fake": int((m["label"] == 1).sum()),
         "datasets": {str(k): int(v) for k, v in m["dataset"].value_counts().sort_index().items()},
@@ -112,6 +115,8 @@ def render(summary: dict[str, Any], manifest_path: str | None = None) -> str:
     lines = [f"data: {show_controls(s['data'])}  (layout: {s['layout']}, name: {show_controls(s['name'])})",
              f"videos: {s['videos']} ({s['real']} real, {s['fake']} generated/fake)",
              "datasets: " + ", ".join(f"{show_controls(k)} ({v})" for k, v in s["datasets"].items()),
+             *[f"reader: {r['layout']} reads {show_controls(r['reads'])}" for r in s["readers"]
+               if r["reads"]],
              f"splits: {s['splitting']}", "class counts per split:", *_count_table(s["counts"]),
              f"sources: {src['sources']} ({src['multi_video']} hold several videos; "
              f"{src['real_fake_pairs']} pair real and generated videos, {src['paired_fakes']} fakes "

@@ -27,6 +27,7 @@ from benchmark.data.manifest import REAL, assign_splits, validate_manifest
 from benchmark.data.options import DataOptions
 from benchmark.data.scan import ReadLog, video_stem
 from benchmark.errors import DataError
+from benchmark.registry import LAYOUTS
 
 GENERATED_SUFFIXES = ("fake", "fakes", "generated", "gen", "synthetic", "synth", "i2v", "t2v", "v2v",
                       "deepfake", "real", "orig", "original")
@@ -151,6 +152,7 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
     for pos, code in enumerate(pd.factorize(frame["source_id"])[0]):  # the layout's own sources
         union.join(pos, first.setdefault(code, pos))
     rule = "the layout's source ids" if not infer else "each video its own source"
+    declared = layout_account(layout)["sources"] if infer and layout else ""
     if infer and source_rule(options, layout) == "video" and options.sources == "auto":
         rule += f" ({layout}: names do not pair videos; sources=stem or a pairing file can)"
     if infer and source_rule(options, layout) == "stem":
@@ -162,8 +164,19 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
     if options.pairing:
         _join_by_pairing(frame, options.pairing, union)
         rule += f", plus the pairing file {options.pairing}"
-    log.grouping = rule
+    log.grouping = f"{layout}'s {declared}; then {rule}" if declared else rule
     return _name_groups(frame, union).drop(columns="_pos")
+
+
+def layout_account(layout: str) -> dict[str, str]:
+    """What a registered layout says of itself: ``reads`` (the published files and version its reader reads;
+    its description where it declares none) and ``sources`` (how it groups sources; empty where
+    it declares none). A layout not registered here (``named``, ``manifest``) says nothing."""
+    if layout not in LAYOUTS.usable():
+        return {"layout": layout, "reads": "", "sources": ""}
+    meta = LAYOUTS.meta(layout)
+    return {"layout": layout, "reads": meta.get("reads") or LAYOUTS.description(layout),
+            "sources": meta.get("sources") or ""}
 
 
 def _name_groups(frame: pd.DataFrame, union: _Union) -> pd.DataFrame:
