@@ -240,6 +240,8 @@ def add_data_parser(subparsers, parents: list | None = None) -> None:
     inspect.add_argument("--seed", type=int, default=0)
     inspect.add_argument("--out", help="where to write the manifest CSV (default: ./<name>.manifest.csv)")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.add_argument("--card", metavar="PATH", help="also write the manifest's dataset card "
+                         "(Croissant 1.0 JSON-LD, sha256 per video) to PATH")
     inspect.set_defaults(handler=run_data_command)
 
 
@@ -252,5 +254,10 @@ def run_data_command(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     out = args.out or os.path.join(os.getcwd(), f"{data_name(args.data, options)}.manifest.csv")
     result = inspect_data(args.data, seed=args.seed, options=options, out=out)
+    if args.card:
+        from benchmark.data.card import card_bytes
+        from benchmark.io import atomic_write_bytes
+
+        atomic_write_bytes(args.card, card_bytes(result.prepared))
     print(json.dumps({**result.summary, "manifest": out}, indent=2) if args.json else result.render())
     return 0
