@@ -37,6 +37,8 @@ def _record(ctx) -> dict[str, Any]:
         "data_splitting": ctx.data.log.splitting if ctx.data is not None else None,
         "datasets": describe_parts(ctx.data) if ctx.data is not None else None,
         "manifest_hash": ctx.manifest.attrs.get("hash"), "n_manifest_rows": len(ctx.manifest),
+        # the sha256 of the Croissant card `vbench data inspect --card` writes for this data
+        "card_sha256": _card_hash(ctx),
         "seed": request.seed, "weights": ctx.weights.describe() if ctx.weights else None,
         "weights_sha256": ctx.weights.digest if ctx.weights else None,
         "code": code, "git_commit": code["git_commit"],
@@ -55,6 +57,17 @@ def _record(ctx) -> dict[str, Any]:
         "units": [u.to_json() for u in ctx.units], "run_key": ctx.run.key,
         "content_key": content_key(ctx.key_spec), "key_spec": ctx.key_spec,
         "command": request.command}
+
+
+def _card_hash(ctx) -> str | None:
+    """The data's card hash, computed once per run (checksums are cached by stat key)."""
+    if ctx.data is None:
+        return None
+    if getattr(ctx, "_card_sha256", None) is None:
+        from benchmark.data.card import card_hash
+
+        ctx._card_sha256 = card_hash(ctx.data)
+    return ctx._card_sha256
 
 
 def write_running(ctx) -> None:

@@ -58,8 +58,10 @@ def _protocols() -> tuple[list[str], list[str]]:
 def _datasets() -> tuple[list[str], list[str]]:
     lines = [f"{name:18s} {DATASETS.description(name)}  [{DATASETS.source(name)}]"
              for name in DATASETS.usable()]
-    lines += [f"{'layout:' + name:18s} {LAYOUTS.description(name)}  [{LAYOUTS.source(name)}]"
-              for name in LAYOUTS.usable()]
+    for name in LAYOUTS.usable():
+        meta = LAYOUTS.meta(name)
+        lines.append(f"{'layout:' + name:18s} {LAYOUTS.description(name)}  [{LAYOUTS.source(name)}]")
+        lines += [f"{'':18s}   {key}: {meta[key]}" for key in ("reads", "sources") if meta.get(key)]
     d_lines, d_problems = _problems(DATASETS)
     l_lines, l_problems = _problems(LAYOUTS)
     return lines + d_lines + l_lines, d_problems + l_problems

@@ -85,12 +85,14 @@ class PluginContext:
         R.PROTOCOLS.register(name, target, description, source=self.source)
 
     def layout(self, name: str, reader: Any, description: str, detect: Any = None,
-               priority: int = 50) -> None:
+               priority: int = 50, reads: str = "", sources: str = "") -> None:
         """A data layout: ``reader(path, options, log) -> rows``; ``detect(path) -> bool`` lets
         `--data FOLDER` find it (lower ``priority`` is tried first; the built-in catch-all
-        ``generator_folders`` is 90)."""
+        ``generator_folders`` is 90). ``reads``: which published files and which version of them
+        the reader reads; ``sources``: how it groups videos into sources (`vbench data inspect`
+        and dataset cards print both)."""
         R.LAYOUTS.register(name, reader, description, source=self.source, detect=detect,
-                           priority=int(priority))
+                           priority=int(priority), reads=str(reads), sources=str(sources))
 
     def dataset(self, name: str, builder: Any, description: str) -> None:
         """A named dataset (``--data NAME``): ``builder(seed) -> manifest path``."""
@@ -307,9 +309,10 @@ def _protocol(ctx: PluginContext, name: str, raw: Any) -> None:
 
 
 def _layout(ctx: PluginContext, name: str, raw: Any) -> None:
-    raw = _fields(raw, ("target", "description", "detect", "priority"), ("target", "description"))
+    raw = _fields(raw, ("target", "description", "detect", "priority", "reads", "sources"),
+                  ("target", "description"))
     ctx.layout(name, raw["target"], str(raw["description"]), raw.get("detect"),
-               int(raw.get("priority", 50)))
+               int(raw.get("priority", 50)), str(raw.get("reads", "")), str(raw.get("sources", "")))
 
 
 def _dataset(ctx: PluginContext, name: str, raw: Any) -> None:

@@ -191,7 +191,9 @@ def _info_view(info: dict[str, Any]) -> list[tuple[str, str]]:
              ("method / config", f"{info.get('method')} / {info.get('config')}"),
              ("config overrides", _overrides(info) or "none"),
              ("data", f"{info.get('dataset')} from {info.get('data_source')}"),
-             ("manifest sha256", info.get("manifest_hash")), ("seed", info.get("seed")),
+             ("manifest sha256", info.get("manifest_hash")),
+             ("dataset card sha256", info.get("card_sha256") or "n/a (recorded since dataset cards)"),
+             ("data splits", info.get("data_splitting")), ("seed", info.get("seed")),
              ("weights", _weights(info)), ("weights sha256", info.get("weights_sha256") or "n/a"),
              ("clip reader", " ".join(f"{k}={v}" for k, v in (info.get("reader") or {}).items())
               or "plain decoding"),

@@ -25,6 +25,9 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
+from benchmark.api import DataError
+from layouts._split_files import Entry, check_label_folder, check_unique, require, row, stem, text_lines
+
 SPLIT_DIR = "data_splits"
 SPLIT_FILES = (("train.jsonl", "train"), ("val.jsonl", "val"), ("test.jsonl", "test"))
 REAL_NAMES = ("openvid", "openvid-hd", "openvid_hd", "openvidhd")
@@ -33,6 +36,12 @@ DESCRIPTION = ("AIGVDBench (CVPR 2026): data_splits/{train,val,test}.jsonl ({\"V
                "file names (closed-source) are held-out test generators; one Video_id (prompt and "
                "real clip) is one source")
 
+
+READS = ("data_splits/{train,val,test}.jsonl, one {\"Video_id\", \"Video_Prompts\"} object per "
+         "line, as published in the AIGVDBench repository (commit e38c75a); video folders one per "
+         "generator, named by Video_id")
+SOURCES = ("source_id = Video_id: a prompt and the OpenVid-HD real clip it describes, one source "
+           "across every generator")
 
 def detect(path: str) -> bool:
     """A folder holding ``data_splits/`` with ``.jsonl`` split files."""
@@ -43,8 +52,6 @@ def detect(path: str) -> bool:
 def _entries(root: str):
     import json
 
-    from layouts._splitfiles import Entry, data_error, require, text_lines
-
     files = require(os.path.join(root, SPLIT_DIR), tuple(n for n, _ in SPLIT_FILES), "AIGVDBench")
     entries = []
     for path, (_, split) in zip(files, SPLIT_FILES):
@@ -52,11 +59,11 @@ def _entries(root: str):
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as error:
-                raise data_error(f"{path}:{number}: not a JSON object ({error.msg})") from None
+                raise DataError(f"{path}:{number}: not a JSON object ({error.msg})") from None
             name = record.get("Video_id") if isinstance(record, dict) else None
             if not isinstance(name, str) or not name.strip():
-                raise data_error(f"{path}:{number}: expected an object with a \"Video_id\" string, "
-                                 f"got {text[:80]!r}")
+                raise DataError(f"{path}:{number}: expected an object with a \"Video_id\" string, "
+                                f"got {text[:80]!r}")
             entries.append(Entry(path, number, name.strip(), split))
     return entries
 
@@ -88,8 +95,6 @@ def read(root: str, options, log) -> list[dict]:
         DataError: a missing split file, a malformed line, a ``Video_id`` listed twice or found
             in no folder (each naming the file and line).
     """
-    from layouts._splitfiles import check_unique, data_error, row, stem
-
     entries = _entries(root)
     check_unique(entries, key=lambda e: stem(e.name))
     split_of = {stem(e.name): e.split for e in entries}
@@ -100,6 +105,9 @@ def read(root: str, options, log) -> list[dict]:
         named = [v for v in videos if stem(v) in split_of]
         closed = "closed" in os.path.relpath(folder, root).lower()
         generator = "real" if real else os.path.basename(folder)
+        if not real:
+            check_label_folder(folder, "AIGVDBench's folders are one per generator, named by model "
+                               "(CogVideoX, Sora, ...), and the real OpenVid-HD clips")
         if not real and (closed or not named):
             held_out.append(generator)
         for video in videos:
@@ -116,8 +124,8 @@ def read(root: str, options, log) -> list[dict]:
             rows.append(row(root, video, 0 if real else 1, generator, split or "test", key, dataset))
     for entry in entries:
         if stem(entry.name) not in seen:
-            raise data_error(f"{entry.where}: video {entry.name!r} does not exist (no generator or "
-                             f"real folder under {root} holds a video of that name)")
+            raise DataError(f"{entry.where}: video {entry.name!r} does not exist (no generator or "
+                            f"real folder under {root} holds a video of that name)")
     log.note("AIGVDBench: official splits from data_splits/{train,val,test}.jsonl; sources: one "
              "Video_id (a prompt and the OpenVid-HD clip it describes) is one source across all "
              "generators")
@@ -129,4 +137,4 @@ def read(root: str, options, log) -> list[dict]:
 
 def register(plugin) -> None:
     plugin.layout("aigvdbench", "layouts.aigvdbench:read", DESCRIPTION,
-                  detect="layouts.aigvdbench:detect", priority=5)
+                  detect="layouts.aigvdbench:detect", priority=5, reads=READS, sources=SOURCES)

@@ -21,18 +21,26 @@ none), so the ``robustness`` protocol can score it beside the clean video with
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from benchmark.api import REAL, DataError, is_real_name, subdirs
+from layouts._split_files import assign, check_label_folder, name_entries, split_files
 
 CLEAN, PERTURBED, SPLIT_DIR = "videos", "videos_pert", "splits"
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
+READS = ("{generator|Real}/{category}/splits/{train,val,test}.txt (one name per line, read as "
+         "numpy.loadtxt does) beside videos/ and videos_pert/, the release layout read by DecepTIV's "
+         "classification/utils.py get_dirs (commit 07f16c7)")
+SOURCES = ("source_id = (category, video name): a fake named like the real video of its "
+           "category that it was conditioned on joins it")
+
 def register(plugin) -> None:
     plugin.layout("deceptiv", "layouts.deceptiv:read",
                   "DecepTIV: {root}/{generator|Real}/{category}/{splits/{train,val,test}.txt, "
                   "videos/, videos_pert/}; the perturbed copies go to column perturbed_path",
-                  detect="layouts.deceptiv:detect", priority=25)
+                  detect="layouts.deceptiv:detect", priority=25, reads=READS, sources=SOURCES)
 
 
 def _categories(root: str) -> list[tuple[str, str, str]]:
@@ -71,19 +79,19 @@ def _videos(folder: str, log) -> dict[str, str]:
 
 
 def _splits(cat_path: str, names: set[str]) -> dict[str, str]:
-    from layouts._split_files import assign, read_lines, split_files
-
-    files = split_files(os.path.join(cat_path, SPLIT_DIR), ".txt")
+    files = split_files(os.path.join(cat_path, SPLIT_DIR), ".txt", "a DecepTIV category's splits/")
     if files is None:
         return {name: "test" for name in names}
-    entries = {split: [(os.path.splitext(n)[0] if n.lower().endswith(VIDEO_EXTS) else n, line)
-                       for n, line in read_lines(path)] for split, path in files.items()}
-    split_of = assign(entries, names, files)
-    return split_of
+    entries = [replace(e, name=os.path.splitext(e.name)[0]) if e.name.lower().endswith(VIDEO_EXTS)
+               else e for split, path in files.items() for e in name_entries(path, split)]
+    return assign(entries, names, os.path.join(cat_path, CLEAN))
 
 
 def _rows(top: str, category: str, cat_path: str, options, log) -> list[dict]:
     generator = REAL if top == "Real" or is_real_name(top, options.real_dirs) else top
+    if generator != REAL:
+        check_label_folder(os.path.dirname(cat_path), "DecepTIV's top folders are Real and one "
+                           "per generator, named by model: HunyuanVideo, EasyAnimate_I2V, ...")
     clean = _videos(os.path.join(cat_path, CLEAN), log)
     perturbed = _videos(os.path.join(cat_path, PERTURBED), log)
     split_of = _splits(cat_path, set(clean))

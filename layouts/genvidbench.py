@@ -27,6 +27,10 @@ from __future__ import annotations
 import os
 import re
 
+from benchmark.api import DataError
+from layouts._split_files import (Entry, check_unique, missing_video, parse_label, require, row, stem,
+                                  text_lines)
+
 LABEL_DIR = os.path.join("label", "fake_real_label")
 SPLIT_FILES = (("train.txt", "train"), ("test.txt", "test"))
 REAL_SOURCES = ("vript", "hd-vg-130m", "hdvg-130m", "hd_vg_130m", "hdvg130m", "hd-vg")
@@ -37,21 +41,25 @@ DESCRIPTION = ("GenVidBench (AAAI 2026): label/fake_real_label/{train,test}.txt,
                "source (one prompt)")
 
 
+READS = ("label/fake_real_label/{train,test}.txt, mmaction2 VideoDataset annotation lines "
+         "'<path> <label>', as the GenVidBench code's recognition configs give them (commit 865c35f, "
+         "the version with the cross-source pairs); no validation file in the release")
+SOURCES = ("source_id = the file stem: one prompt and first frame, shared by a pair's generators "
+           "and its real video")
+
 def detect(path: str) -> bool:
     """A folder holding ``label/fake_real_label/``."""
     return os.path.isdir(os.path.join(path, LABEL_DIR))
 
 
 def _entries(root: str):
-    from layouts._splitfiles import Entry, data_error, require, text_lines
-
     files = require(os.path.join(root, LABEL_DIR), tuple(n for n, _ in SPLIT_FILES), "GenVidBench")
     entries = []
     for path, (_, split) in zip(files, SPLIT_FILES):
         for number, text in text_lines(path):
             parts = text.rsplit(None, 1)
             if len(parts) != 2:
-                raise data_error(f"{path}:{number}: expected '<video path> <label>', got {text!r}")
+                raise DataError(f"{path}:{number}: expected '<video path> <label>', got {text!r}")
             entries.append((Entry(path, number, parts[0], split), parts[1]))
     return entries
 
@@ -61,9 +69,7 @@ def _base(root: str, first) -> str:
     for base in (root, os.path.dirname(os.path.abspath(root))):
         if os.path.exists(os.path.join(base, first.name)):
             return base
-    from layouts._splitfiles import missing_video
-
-    raise missing_video(first, os.path.join(root, first.name))
+    raise missing_video(first, f"looked for {os.path.join(root, first.name)}")
 
 
 def _top_folder(name: str) -> str:
@@ -95,8 +101,6 @@ def read(root: str, options, log) -> list[dict]:
         DataError: a missing label file, a malformed line, an unknown label value, a video listed
             twice or missing on disk (each naming the file and line).
     """
-    from layouts._splitfiles import check_unique, missing_video, parse_label, row, stem
-
     pairs = _entries(root)
     if not pairs:
         return []
@@ -110,7 +114,7 @@ def read(root: str, options, log) -> list[dict]:
         label = parse_label(value, entry.where, allowed)
         path = os.path.join(base, entry.name)
         if not os.path.exists(path):
-            raise missing_video(entry, path)
+            raise missing_video(entry, f"looked for {path}")
         generator = "real" if label == 0 else (_top_folder(entry.name) or "fake")
         rows.append(row(base, path, label, generator, entry.split, stem(entry.name), dataset))
     log.note("GenVidBench: official splits from label/fake_real_label/train.txt and test.txt (no "
@@ -121,4 +125,4 @@ def read(root: str, options, log) -> list[dict]:
 
 def register(plugin) -> None:
     plugin.layout("genvidbench", "layouts.genvidbench:read", DESCRIPTION,
-                  detect="layouts.genvidbench:detect", priority=5)
+                  detect="layouts.genvidbench:detect", priority=5, reads=READS, sources=SOURCES)

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import os
 
+from benchmark.api import DataError
+from layouts._split_files import Entry, check_unique, missing_video, parse_label, rel_id, require, row
+
 LIST_DIR = "datasets"
 REQUIRED = (("train.csv", "train"), ("val_ood.csv", "test"))
 OPTIONAL = (("val_id.csv", "val"),)
@@ -33,6 +36,12 @@ DESCRIPTION = ("GenVideo (DeMamba): datasets/train.csv (train), val_ood.csv (tes
                "generated); each video its own source")
 
 
+READS = ("datasets/train.csv, val_ood.csv and val_id.csv as DeMamba's Preprocess/folder2csv.py "
+         "writes them (columns content_path, label; DeMamba commit 2238475); frame folders or "
+         "video files")
+SOURCES = ("one source per video: GenVideo publishes no prompt or source ids (only vbench's "
+           "shared-stem rule joins videos, within a split)")
+
 def detect(path: str) -> bool:
     """A folder whose ``datasets/`` holds ``train.csv`` or ``val_ood.csv``."""
     folder = os.path.join(path, LIST_DIR)
@@ -41,8 +50,6 @@ def detect(path: str) -> bool:
 
 def _entries(root: str):
     import csv
-
-    from layouts._splitfiles import Entry, data_error, parse_label, require
 
     folder = os.path.join(root, LIST_DIR)
     files = list(zip(require(folder, tuple(n for n, _ in REQUIRED), "GenVideo"),
@@ -55,26 +62,24 @@ def _entries(root: str):
                 reader = csv.DictReader(handle)
                 missing = [c for c in ("content_path", "label") if c not in (reader.fieldnames or [])]
                 if missing:
-                    raise data_error(f"{path}:1: expected the columns content_path and label, "
-                                     f"found {', '.join(reader.fieldnames or []) or '(none)'}")
+                    raise DataError(f"{path}:1: expected the columns content_path and label, "
+                                    f"found {', '.join(reader.fieldnames or []) or '(none)'}")
                 for record in reader:
                     where = f"{path}:{reader.line_num}"
                     label = parse_label(record["label"] or "", where, LABELS)
                     entries.append(Entry(path, reader.line_num, (record["content_path"] or "").strip(),
                                          split, label))
         except (OSError, UnicodeDecodeError, csv.Error) as error:
-            raise data_error(f"{path}: cannot read the video list ({error})") from None
+            raise DataError(f"{path}: cannot read the video list ({error})") from None
     return entries
 
 
 def _generator(entry) -> str:
     """``fake/<generator>/...`` → generator; the label must agree with the fake/real folder."""
-    from layouts._splitfiles import data_error
-
     parts = [p for p in entry.name.replace("\\", "/").split("/") if p]
     top = parts[0].lower() if parts else ""
     if (top == "fake" and entry.label == 0) or (top == "real" and entry.label == 1):
-        raise data_error(f"{entry.where}: label {entry.label} contradicts the path {entry.name!r} "
+        raise DataError(f"{entry.where}: label {entry.label} contradicts the path {entry.name!r} "
                          f"(under {parts[0]}/)")
     if entry.label == 0:
         return "real"
@@ -91,8 +96,6 @@ def read(root: str, options, log) -> list[dict]:
             contradicts its folder, a video listed twice or missing on disk (each naming the
             file and line).
     """
-    from layouts._splitfiles import check_unique, missing_video, rel_id, row
-
     entries = _entries(root)
     check_unique(entries, key=lambda e: os.path.normpath(e.name))
     dataset = getattr(options, "dataset", None) or "GenVideo"
@@ -100,7 +103,7 @@ def read(root: str, options, log) -> list[dict]:
     for entry in entries:
         path = entry.name if os.path.isabs(entry.name) else os.path.join(root, entry.name)
         if not entry.name or not os.path.exists(path):
-            raise missing_video(entry, path)
+            raise missing_video(entry, f"looked for {path}")
         generator = _generator(entry)
         rows.append(row(root, path, entry.label, generator, entry.split, rel_id(root, path), dataset))
     log.note("GenVideo: official splits from datasets/train.csv (train), val_ood.csv (test)"
@@ -115,4 +118,4 @@ def read(root: str, options, log) -> list[dict]:
 
 def register(plugin) -> None:
     plugin.layout("genvideo", "layouts.genvideo:read", DESCRIPTION,
-                  detect="layouts.genvideo:detect", priority=5)
+                  detect="layouts.genvideo:detect", priority=5, reads=READS, sources=SOURCES)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 
 from benchmark.api import REAL, DataError, subdirs
+from layouts._split_files import assign, json_id_entries, split_files
 
 VERSIONS = ("raw", "canonical", "crf23", "crf40")
 ALIASES = {"c23": "crf23", "c40": "crf40"}
@@ -32,13 +33,19 @@ TREES = {"T2V": "t2v", "I2V": "i2v", "Real": None}
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
+READS = ("{T2V|I2V}/videos/{raw|canonical|crf23|crf40}/{generator}/<ID>_<generator>_<task>.mp4 "
+         "of the SynthForensics dataset card (sample release, commit 9cad580), reals under "
+         "Real/videos/{version}/, splits/{train,val,test}.json in FaceForensics++' format")
+SOURCES = ("source_id = the FF++/DFD pair id <ID>: a real video, every fake made from it and "
+           "all their compression versions")
+
 def register(plugin) -> None:
     plugin.layout("synthforensics", "layouts.synthforensics:read",
                   "SynthForensics: {root}/{T2V|I2V}/videos/{raw|canonical|crf23|crf40}/{generator}/"
                   "<ID>_<generator>_<t2v|i2v>.mp4, reals in {root}/Real/videos/{version}/, "
                   "splits/{train,val,test}.json (FF++ format); compression=crf23 (default c23)|"
                   "crf40|raw|canonical|all, one dataset per version",
-                  detect="layouts.synthforensics:detect", priority=25)
+                  detect="layouts.synthforensics:detect", priority=25, reads=READS, sources=SOURCES)
 
 
 def detect(path: str) -> bool:
@@ -103,14 +110,12 @@ def _tree_rows(root: str, tree: str, version: str, dataset: str, log) -> list[di
 
 
 def _apply_splits(root: str, rows: list[dict], log) -> list[dict]:
-    from layouts._split_files import assign, read_json_ids, split_files
-
-    files = split_files(os.path.join(root, "splits"), ".json")
+    files = split_files(os.path.join(root, "splits"), ".json", "SynthForensics")
     if files is None:
         log.note("SynthForensics: no splits/ folder; vbench draws a seeded split per source (ID)")
         return rows
-    entries = {split: read_json_ids(path) for split, path in files.items()}
-    split_of = assign(entries, {r["source_id"] for r in rows}, files)
+    entries = [e for split, path in files.items() for e in json_id_entries(path, split)]
+    split_of = assign(entries, {r["source_id"] for r in rows}, root)
     kept = []
     for row in rows:
         if row["source_id"] in split_of:

@@ -1,7 +1,10 @@
 """Cross-generator generalisation: train on some generators, test against real on each one.
 
 Modes: ``one_vs_all`` trains one detector per generator (the train × test AUC matrix);
-``leave_one_out`` trains on all generators but one and tests on every generator. With ``--weights``
+``leave_one_out`` trains on all generators but one and tests on every generator. A generator with
+test videos but no training videos (a dataset's held-out generators: AIGVDBench's closed-source
+ones, GenVideo's val_ood set) is trained on by no unit and tested by every one: it is reported as
+held out, always unseen. With ``--weights``
 nothing is trained: one unit evaluates the given weights (a model stored by an earlier run keeps
 its training generators, so its seen cells stay marked). Scores of the validation split are stored
 too, so thresholds chosen on validation can be recomputed from the score table alone.
@@ -50,7 +53,8 @@ def train_sets(generators: list[str], mode: str) -> dict[str, list[str]]:
 def plan(ctx) -> list[Unit]:
     """One unit per train set, or one evaluation unit for given weights; refuses data it cannot
     run on (no test videos, no real videos, leakage, missing files; for training also no training
-    rows, a class missing from train or validation, a generator without training videos)."""
+    rows, a class missing from train or validation, no generator with training videos). Held-out
+    generators (`split_generators`) join no train set."""
     from benchmark.data.checks import run_checks
 
     manifest = ctx.manifest
@@ -65,10 +69,39 @@ def plan(ctx) -> list[Unit]:
         return [Unit("weights", trains=False, members={MEMBERS: ()})]
     if not generators:
         raise DataError(f"{ctx.request.data}: no generated videos (label 1): nothing to train on")
+    trainable, held = split_generators(manifest)
+    if held:
+        log.info("held-out test generator(s), no training videos: %s (tested by every unit, "
+                 "trained on by none)", ", ".join(held))
     run_checks(manifest, ["train_rows", "test_rows", "classes", "generators", "real", "leakage",
-                          "files"], ctx.data_name, splits=["train", "val"], generators=generators)
+                          "files"], ctx.data_name, splits=["train", "val"],
+               generators=trainable or generators)
     return [Unit(name, trains=True, members={MEMBERS: tuple(gens)})
-            for name, gens in train_sets(generators, ctx.options["mode"]).items()]
+            for name, gens in train_sets(trainable, ctx.options["mode"]).items()]
+
+
+def split_generators(manifest: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(generators with training videos, held-out ones: test videos but no training videos).
+
+    A generator with neither stays among the first, so the training check names it."""
+    fakes = manifest[manifest["label"] == 1]
+    train = set(fakes.loc[fakes["split"] == "train", "generator"])
+    test = set(fakes.loc[fakes["split"] == "test", "generator"])
+    held = sorted(test - train)
+    return sorted(set(fakes["generator"]) - set(held)), held
+
+
+def held_out(results: dict) -> list[str]:
+    """The held-out test generators of a run's metrics (`metrics` records them)."""
+    return list(results.get("held_out") or [])
+
+
+def _held_out(scores: pd.DataFrame) -> list[str]:
+    """Test generators that no unit trained on; none when no unit names its training generators
+    (given weights of unknown training)."""
+    trained = {str(g) for gens in scores.drop_duplicates("unit")[MEMBERS] for g in gens}
+    test = scores[(scores["split"] == "test") & (scores["label"] == 1)]
+    return sorted(set(test["generator"].astype(str)) - trained) if trained else []
 
 
 def score(ctx, unit: Unit) -> pd.DataFrame:
@@ -118,7 +151,8 @@ def permute_labels(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def metrics(scores: pd.DataFrame, options: dict) -> dict:
     """Metric rows per (train set, test generator) with intervals, the AUC matrix, the summary
-    (mean AUCs) with joint-bootstrap intervals and replicates, and per-train-set reliability bins."""
+    (mean AUCs) with joint-bootstrap intervals and replicates, per-train-set reliability bins, and
+    ``held_out``: the test generators no unit trained on (only when there are some)."""
     from benchmark.deployment import deployment_summary, reliability_diagram
     from benchmark.intervals import SETTINGS, binary_intervals
 
@@ -140,8 +174,10 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
             rows.append({"train_set": unit, "test_set": gen, "seen": gen in seen,
                          "n_failed": int((subset["status"] != "ok").sum()), **row})
     frame = pd.DataFrame(rows)
+    held = _held_out(scores)  # recorded only where there are some: earlier runs had none
     return {"rows": rows, "auc_matrix": _matrix(frame), "summary": _summary(frame),
-            **_summary_intervals(scores, rows), "intervals": SETTINGS, "reliability": reliability}
+            **_summary_intervals(scores, rows), "intervals": SETTINGS, "reliability": reliability,
+            **({"held_out": held} if held else {})}
 
 
 def _deployment(summary_fn, y, s) -> dict:
@@ -235,16 +271,18 @@ def tables(results: dict) -> list[Table]:
     matrix = results["auc_matrix"]
     ci = {(r["train_set"], r["test_set"]): r.get("ci") or {} for r in results["rows"]}
     summary = results.get("summary_ci") or {}
+    held = held_out(results)
+    extra = [["held-out test generators (no training videos)", ", ".join(held)]] if held else []
     return [
         Table("AUC [95% interval] (rows: train set, columns: test generator)",
-              ["train \\ test"] + matrix["cols"],
+              ["train \\ test"] + [f"{c} (held out)" if c in held else c for c in matrix["cols"]],
               [[r] + [with_interval(v, ci.get((r, c), {}).get("auc")) for c, v in zip(matrix["cols"], vals)]
                for r, vals in zip(matrix["rows"], matrix["values"])]),
         interval_table("Metrics per (train set, test generator), 95% intervals",
                        results["rows"], TABLE_COLUMNS),
         Table("Summary (joint bootstrap over the test videos)", ["metric", "value [95% interval]"],
               [[key, with_interval(results["summary"].get(key), (summary.get(key) or {}).get("interval"))]
-               for key in ("mean_auc_seen", "mean_auc_unseen", "mean_auc")]),
+               for key in ("mean_auc_seen", "mean_auc_unseen", "mean_auc")] + extra),
     ]
 
 
@@ -258,6 +296,7 @@ def views(run) -> dict:
     notes = {(r["train_set"], r["test_set"]): r.get("note") or "" for r in results["rows"]}
     bands = {(r["train_set"], r["test_set"]): (r.get("ci") or {}).get("auc") for r in results["rows"]}
     return {"heatmap": heatmap(matrix, seen, notes, "train", "test", intervals=bands),
+            "held_out": held_out(results),
             "metrics": metric_table(results["rows"], [k for k in TABLE_COLUMNS
                                                       if k not in ("n_failed",)] + ["n_failed"]),
             "deployment": metric_table(results["rows"], ["train_set", "test_set",

@@ -35,7 +35,9 @@ def _edit(path: Path, change) -> Path:
     (lambda m: m.__setitem__("split", ["train" if (l == 0 and s == "val") else s
                                        for l, s in zip(m["label"], m["split"])]),
      "the val split has no real videos"),
-    (lambda m: m.__setitem__("split", [("test" if g == "g2" else s)
+    # a generator with val videos only (no training, no test videos); one with test videos only
+    # is a held-out generator (tests/protocols/test_field_cross_generator.py)
+    (lambda m: m.__setitem__("split", [("val" if g == "g2" else s)
                                        for g, s in zip(m["generator"], m["split"])]),
      "generator(s) 'g2' have no training videos"),
     (lambda m: m.__setitem__("generator", "g1") or m.__setitem__("label", 1), "no real videos"),

@@ -43,11 +43,14 @@ def check_classes_present(manifest: pd.DataFrame, data: str, splits: Iterable[st
     """Raises when one of ``splits`` lacks real or generated videos (its metrics would be n/a)."""
     for split in splits:
         labels = set(manifest.loc[manifest["split"] == split, "label"])
+        n = int((manifest["split"] == split).sum())
+        hint = ("; for a layout that ships no val split (GenVidBench), --split given+val=20 makes "
+                "20 % of its train sources val" if split == "val" and n == 0 else "")
         for label in (0, 1):
             if label not in labels:
                 raise DataError(f"data {data!r}: the {split} split has no {_CLASS[label]} videos "
-                                f"(it has {len(manifest[manifest['split'] == split])} video(s) in all); "
-                                f"a detector cannot be trained or scored on one class")
+                                f"(it has {n} video(s) in all); a detector cannot be trained or "
+                                f"scored on one class{hint}")
 
 
 def check_generators_trainable(manifest: pd.DataFrame, generators: Iterable[str], data: str) -> None:

@@ -109,15 +109,16 @@ def cache_file() -> Path | None:
 class FingerprintCache:
     """(path, stat key) → fingerprint in a small SQLite file; silently inert where unwritable."""
 
-    def __init__(self, file: str | os.PathLike | None = None):
+    def __init__(self, file: str | os.PathLike | None = None, table: str = "prints"):
         file = cache_file() if file is None else file
         self.file, self._db, self.hits, self.misses = file and Path(file), None, 0, 0
+        self.table = table  # "prints", or "sha256" for full checksums (dataset cards)
         if not file:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.file), timeout=30)
-            self._db.execute("CREATE TABLE IF NOT EXISTS prints (path TEXT PRIMARY KEY, "
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (path TEXT PRIMARY KEY, "
                              "stat TEXT NOT NULL, print TEXT NOT NULL)")
         except (OSError, sqlite3.Error):
             self._db = None
@@ -132,7 +133,7 @@ class FingerprintCache:
                 chunk = paths[i:i + 500]
                 marks = ",".join("?" * len(chunk))
                 for path, stat, value in self._db.execute(
-                        f"SELECT path, stat, print FROM prints WHERE path IN ({marks})", chunk):
+                        f"SELECT path, stat, print FROM {self.table} WHERE path IN ({marks})", chunk):
                     found[path] = (stat, value)
         except sqlite3.Error:
             return {}
@@ -144,7 +145,8 @@ class FingerprintCache:
             return
         try:
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO prints VALUES (?, ?, ?)", entries)
+                self._db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?, ?)",
+                                     entries)
         except sqlite3.Error:
             pass
 
@@ -154,15 +156,47 @@ class FingerprintCache:
             self._db = None
 
 
-def fingerprint_paths(paths: Iterable[str], cache: FingerprintCache | None = None) -> dict[str, str]:
+def compute_sha256(path: str) -> str:
+    """The sha256 of every byte of a file; of a frame folder or frame set, the sha256 of its
+    ``sha256sum`` listing (``<sha256 of the frame>  <frame name>\n`` per frame, in order);
+    `MISSING` if absent."""
+    frames = _frames(path)
+    files = [(os.path.basename(path), path)] if frames is None else [
+        (name, os.path.join(frames[0], name)) for name in frames[1]]
+    try:
+        digests = []
+        for name, full in files:
+            digest = hashlib.sha256()
+            with open(full, "rb") as handle:
+                for block in iter(lambda: handle.read(WINDOW), b""):
+                    digest.update(block)
+            digests.append((name, digest.hexdigest()))
+    except OSError:
+        return MISSING
+    if frames is None:
+        return digests[0][1]
+    listing = "".join(f"{d}  {name}\n" for name, d in digests)
+    return hashlib.sha256(listing.encode("utf-8", "surrogateescape")).hexdigest() if digests else MISSING
+
+
+def sha256_paths(paths: Iterable[str]) -> dict[str, str]:
+    """path → `compute_sha256`, cached by stat key like fingerprints (the cache's sha256 table)."""
+    return fingerprint_paths(paths, FingerprintCache(table="sha256"), compute=compute_sha256,
+                             close=True)
+
+
+def fingerprint_paths(paths: Iterable[str], cache: FingerprintCache | None = None,
+                      compute=compute_fingerprint, close: bool = False) -> dict[str, str]:
     """path → fingerprint for every path (`MISSING` for absent ones), using and filling the cache.
 
     Args:
         paths: video files, frame folders, frame sets or images (absolute paths).
         cache: the cache to use; None opens the default one (and closes it after).
+        compute: the digest of one path (`compute_fingerprint`; `compute_sha256` for cards).
+        close: close ``cache`` after.
     """
     paths = list(dict.fromkeys(os.path.abspath(p) for p in paths))
-    own = cache is None
+    own = cache is None or close
     cache = cache or FingerprintCache()
     try:
         known, out, new = cache.lookup(paths), {}, []
@@ -174,7 +208,7 @@ def fingerprint_paths(paths: Iterable[str], cache: FingerprintCache | None = Non
             elif path in known and known[path][0] == stat[0]:
                 out[path], cache.hits = known[path][1], cache.hits + 1
             else:
-                out[path], cache.misses = compute_fingerprint(path), cache.misses + 1
+                out[path], cache.misses = compute(path), cache.misses + 1
                 if now - stat[1] > _RACY_SECONDS and out[path] != MISSING:
                     new.append((path, stat[0], out[path]))
         cache.store(new)

@@ -76,6 +76,8 @@ def summarize(prepared: PreparedData) -> dict[str, Any]:
     """The JSON-able facts of `DataInspection` (see the module docstring)."""
     import pandas as pd
 
+    from benchmark.data.sources import layout_account
+
     m, log = prepared.manifest, prepared.log
     dupes = {"same_path": _groups_of(m, "path")}
     if "fingerprint" in m.columns:
@@ -83,6 +85,7 @@ def summarize(prepared: PreparedData) -> dict[str, Any]:
     dupes["merged"] = [{"kept": k, "dropped": d, "why": w} for k, d, w in log.merged]
     return {
         "data": prepared.spec, "name": prepared.name, "layout": prepared.layout,
+        "readers": [layout_account(p.layout) for p in (prepared.parts or [prepared])],
         "options": prepared.options.to_dict(), "videos": int(len(m)),
         "real": int((m["label"] == 0).sum()), "fake": int((m["label"] == 1).sum()),
         "datasets": {str(k): int(v) for k, v in m["dataset"].value_counts().sort_index().items()},
@@ -112,6 +115,8 @@ def render(summary: dict[str, Any], manifest_path: str | None = None) -> str:
     lines = [f"data: {show_controls(s['data'])}  (layout: {s['layout']}, name: {show_controls(s['name'])})",
              f"videos: {s['videos']} ({s['real']} real, {s['fake']} generated/fake)",
              "datasets: " + ", ".join(f"{show_controls(k)} ({v})" for k, v in s["datasets"].items()),
+             *[f"reader: {r['layout']} reads {show_controls(r['reads'])}" for r in s["readers"]
+               if r["reads"]],
              f"splits: {s['splitting']}", "class counts per split:", *_count_table(s["counts"]),
              f"sources: {src['sources']} ({src['multi_video']} hold several videos; "
              f"{src['real_fake_pairs']} pair real and generated videos, {src['paired_fakes']} fakes "
@@ -235,6 +240,8 @@ def add_data_parser(subparsers, parents: list | None = None) -> None:
     inspect.add_argument("--seed", type=int, default=0)
     inspect.add_argument("--out", help="where to write the manifest CSV (default: ./<name>.manifest.csv)")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.add_argument("--card", metavar="PATH", help="also write the manifest's dataset card "
+                         "(Croissant 1.0 JSON-LD, sha256 per video) to PATH")
     inspect.set_defaults(handler=run_data_command)
 
 
@@ -247,5 +254,10 @@ def run_data_command(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     out = args.out or os.path.join(os.getcwd(), f"{data_name(args.data, options)}.manifest.csv")
     result = inspect_data(args.data, seed=args.seed, options=options, out=out)
+    if args.card:
+        from benchmark.data.card import card_bytes
+        from benchmark.io import atomic_write_bytes
+
+        atomic_write_bytes(args.card, card_bytes(result.prepared))
     print(json.dumps({**result.summary, "manifest": out}, indent=2) if args.json else result.render())
     return 0

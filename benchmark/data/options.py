@@ -34,6 +34,8 @@ DATASET_LAYOUTS = {
 }
 SPLIT_RULES = {
     "given": "the layout's own train/val/test folders or columns (else 60/20/20)",
+    "given+val=P": "the layout's own train and test splits, for a layout without a val split "
+                   "(GenVidBench): P percent of the train sources, seeded, become val",
     "all-test": "every video is a test video (evaluation only: nothing is left out)",
     "A/B/C": "a seeded split per source with these train/val/test percentages, e.g. 60/20/20",
 }
@@ -51,11 +53,13 @@ IMAGE_RULES = {
             "is a one-frame video (with a warning)",
     "each": "each loose image is a one-frame video",
 }
+_VAL_FROM_TRAIN = re.compile(r"\s*given\s*\+\s*val\s*=\s*(\d+(?:\.\d+)?)\s*")
 _FRACTIONS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*")
 
 
 def parse_split(rule: str | None) -> tuple[str, tuple[float, float, float] | None]:
-    """``None`` / ``"given"`` / ``"all-test"`` / ``"60/20/20"`` → (kind, fractions or None).
+    """``None`` / ``"given"`` / ``"given+val=20"`` / ``"all-test"`` / ``"60/20/20"`` → (kind,
+    fractions or None; for ``given+val`` the (train, val, 0) shares of the train sources).
 
     Raises:
         DataError: anything else, e.g. ``"60/20"`` or percentages that do not sum to 100.
@@ -64,10 +68,17 @@ def parse_split(rule: str | None) -> tuple[str, tuple[float, float, float] | Non
         return "given", None
     if rule == "all-test":
         return "all-test", None
+    carve = _VAL_FROM_TRAIN.fullmatch(str(rule))
+    if carve:
+        share = float(carve.group(1))
+        if not 0 < share < 100:
+            raise DataError(f"--split {rule}: the val share of the train sources must lie between "
+                            f"0 and 100 %, got {share:g}")
+        return "given+val", (1 - share / 100, share / 100, 0.0)
     match = _FRACTIONS.fullmatch(str(rule))
     if not match:
-        raise DataError(f"--split: expected 'given', 'all-test' or train/val/test percentages such "
-                        f"as 60/20/20, got {rule!r}")
+        raise DataError(f"--split: expected 'given', 'given+val=P', 'all-test' or train/val/test "
+                        f"percentages such as 60/20/20, got {rule!r}")
     parts = [float(p) for p in match.groups()]
     if abs(sum(parts) - 100) > 1e-6 or parts[0] <= 0 or parts[2] <= 0:
         raise DataError(f"--split {rule}: the three percentages must sum to 100 with train and "

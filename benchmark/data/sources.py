@@ -27,6 +27,7 @@ from benchmark.data.manifest import REAL, assign_splits, validate_manifest
 from benchmark.data.options import DataOptions
 from benchmark.data.scan import ReadLog, video_stem
 from benchmark.errors import DataError
+from benchmark.registry import LAYOUTS
 
 GENERATED_SUFFIXES = ("fake", "fakes", "generated", "gen", "synthetic", "synth", "i2v", "t2v", "v2v",
                       "deepfake", "real", "orig", "original")
@@ -151,6 +152,7 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
     for pos, code in enumerate(pd.factorize(frame["source_id"])[0]):  # the layout's own sources
         union.join(pos, first.setdefault(code, pos))
     rule = "the layout's source ids" if not infer else "each video its own source"
+    declared = layout_account(layout)["sources"] if infer and layout else ""
     if infer and source_rule(options, layout) == "video" and options.sources == "auto":
         rule += f" ({layout}: names do not pair videos; sources=stem or a pairing file can)"
     if infer and source_rule(options, layout) == "stem":
@@ -162,8 +164,19 @@ def group_sources(frame: pd.DataFrame, options: DataOptions, by_split: bool, inf
     if options.pairing:
         _join_by_pairing(frame, options.pairing, union)
         rule += f", plus the pairing file {options.pairing}"
-    log.grouping = rule
+    log.grouping = f"{layout}'s {declared}; then {rule}" if declared else rule
     return _name_groups(frame, union).drop(columns="_pos")
+
+
+def layout_account(layout: str) -> dict[str, str]:
+    """What a registered layout says of itself: ``reads`` (the published files and version its reader reads;
+    its description where it declares none) and ``sources`` (how it groups sources; empty where
+    it declares none). A layout not registered here (``named``, ``manifest``) says nothing."""
+    if layout not in LAYOUTS.usable():
+        return {"layout": layout, "reads": "", "sources": ""}
+    meta = LAYOUTS.meta(layout)
+    return {"layout": layout, "reads": meta.get("reads") or LAYOUTS.description(layout),
+            "sources": meta.get("sources") or ""}
 
 
 def _name_groups(frame: pd.DataFrame, union: _Union) -> pd.DataFrame:
@@ -187,7 +200,9 @@ def apply_split_rule(frame: pd.DataFrame, options: DataOptions, seed: int, origi
     if kind == "given" and given.all():
         log.splitting = "the layout's own splits"
         return frame
-    if kind == "given" and given.any():
+    if kind == "given+val" and given.all():
+        return _val_from_train(frame, fractions, seed, origin, log)
+    if kind in ("given", "given+val") and given.any():
         example = frame.loc[~given, "video_id"].iloc[0]
         raise DataError(f"{origin}: some videos sit under a split folder and others do not "
                         f"(e.g. {example!r}); use one scheme, or --split 60/20/20 or all-test")
@@ -196,6 +211,23 @@ def apply_split_rule(frame: pd.DataFrame, options: DataOptions, seed: int, origi
     log.splitting = (f"seeded {text} per source, stratified by the generators a source holds (seed {seed})"
                      + (" — replaces the layout's own splits" if given.any() else ""))
     return assign_splits(frame, fractions=fractions, seed=seed)
+
+
+def _val_from_train(frame: pd.DataFrame, fractions: tuple, seed: int, origin: str,
+                    log: ReadLog) -> pd.DataFrame:
+    """The layout's own splits, with a seeded share of its train sources as val (``given+val``):
+    for a layout that ships no val split, so checkpoints are never chosen on test."""
+    has_val = frame["split"] == "val"
+    if has_val.any():
+        raise DataError(f"{origin}: --split given+val={100 * fractions[1]:g} carves a val split out "
+                        f"of train, but the layout has its own ({int(has_val.sum())} val videos); "
+                        f"use --split given")
+    train = frame["split"] == "train"
+    carved = assign_splits(frame[train], fractions=fractions, seed=seed)
+    log.splitting = (f"the layout's own train and test splits; val: a seeded {100 * fractions[1]:g} % "
+                     f"of the train sources (seed {seed}), stratified by generator — the layout "
+                     f"has no val split")
+    return frame.assign(split=carved["split"].reindex(frame.index).fillna(frame["split"]))
 
 
 def finish_manifest(frame: pd.DataFrame, options: DataOptions, seed: int, origin: str,
@@ -207,7 +239,7 @@ def finish_manifest(frame: pd.DataFrame, options: DataOptions, seed: int, origin
             is authoritative and nothing is inferred.
     """
     kind, _ = options.split_rule
-    keep_splits = kind == "given" and frame["split"].notna().all()
+    keep_splits = kind in ("given", "given+val") and frame["split"].notna().all()
     infer = layout not in ("manifest", "named")
     frame = group_sources(frame, options, by_split=keep_splits, infer=infer, log=log, layout=layout)
     frame = apply_split_rule(frame, options, seed, origin, log)

@@ -118,6 +118,17 @@ def test_bad_input_exits_2_with_one_line(copy, capsys, case):
     assert str(root) in err[0] and expected in err[0], err[0]
 
 
+def test_aigvdbench_refuses_a_label_folder_for_a_generator(copy, capsys):
+    """AIGVDBench's labels are its folders: one per generator, named by model, and the reals; a
+    folder named like a class label ("fake") is an unknown label value, not a generator."""
+    root = copy("aigvdbench")
+    (root / "open_source/CogVideoX").rename(root / "open_source/fake")
+    assert main(["data", "inspect", "--data", str(root), "--out", str(root / "m.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vbench: error: "), err
+    assert f"{root / 'open_source/fake'}: unknown label folder 'fake'" in err[0], err[0]
+
+
 def test_genvidbench_reads_the_forks_paths_and_either_label_convention(copy):
     root = copy("genvidbench")
     for split in ("train", "test"):  # paths from the parent (the fork's data/), 1 = real

@@ -92,14 +92,18 @@ def test_deceptiv_bad_inputs(field_b, tmp_path, capsys):
     (splits / "val.bak").rename(splits / "val.txt")
     lines = (splits / "test.txt").read_text()
     (splits / "test.txt").write_text(lines + "nope_999\n")
-    _refused(capsys, root, f"{splits / 'test.txt'}: line {lines.count(chr(10)) + 1}", "'nope_999'",
+    _refused(capsys, root, f"{splits / 'test.txt'}:{lines.count(chr(10)) + 1}:", "'nope_999'",
              "does not exist")
     (splits / "test.txt").write_text(lines + "000\n")  # 000 is already in train.txt
-    _refused(capsys, root, f"{splits / 'test.txt'}: line", "listed twice", "train.txt: line 1")
+    _refused(capsys, root, f"{splits / 'test.txt'}:{lines.count(chr(10)) + 1}:", "duplicate video id '000'",
+             "train.txt:1)")
     (splits / "test.txt").write_text(lines)
     videos = root / "upsample/Weather/videos"
     shutil.copy(videos / "001.mp4", videos / "001.avi")
     _refused(capsys, root, str(videos / "001.mp4"), "duplicate video id '001'")
+    (videos / "001.avi").unlink()
+    shutil.copytree(root / "upsample", root / "Fake")  # a label, not a generator's name
+    _refused(capsys, root, str(root / "Fake"), "unknown label folder 'Fake'")
 
 
 def test_synthforensics_bad_inputs(field_b, tmp_path, capsys):
@@ -109,7 +113,7 @@ def test_synthforensics_bad_inputs(field_b, tmp_path, capsys):
     (root / "val.bak").rename(root / "splits/val.json")
     test = (root / "splits/test.json").read_text()
     (root / "splits/test.json").write_text(test[:-1] + ',\n["998"]]')
-    _refused(capsys, root, f"{root / 'splits/test.json'}: line 2", "'998'", "does not exist")
+    _refused(capsys, root, f"{root / 'splits/test.json'}:2:", "'998'", "does not exist")
     (root / "splits/test.json").write_text(test)
     (root / "Fake/videos/crf23").mkdir(parents=True)
     _refused(capsys, root, str(root / "Fake"), "unknown label folder 'Fake'")

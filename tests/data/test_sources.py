@@ -103,7 +103,7 @@ def test_mixed_split_folders_are_refused(tmp_path):
 
 @pytest.mark.parametrize("values, error, message", [
     ({"layout": "aigvdt"}, UnknownKeyError, "Unknown dataset layout 'aigvdt'. Did you mean: aigvdet"),
-    ({"split": "60/20"}, DataError, "--split: expected 'given', 'all-test' or train/val/test percentages"),
+    ({"split": "60/20"}, DataError, "--split: expected 'given', 'given\\+val=P', 'all-test' or train/val/test percentages"),
     ({"split": "60/30/20"}, DataError, "must sum to 100"),
     ({"split": "100/0/0"}, DataError, "train and test above 0"),
     ({"compression": "c50"}, UnknownKeyError, "Unknown compression level .* 'c50'. Did you mean: c40"),
