@@ -35,7 +35,9 @@ def interval_metrics() -> tuple[Metric, ...]:
     return tuple(sorted(with_forms, key=lambda m: bool(m.row_params)))
 
 
-def _interval(reps: np.ndarray) -> dict[str, float] | None:
+def replicate_interval(reps: np.ndarray) -> dict[str, float] | None:
+    """The percentile interval of bootstrap replicates (NaN: undefined, left out), or None when
+    fewer than half of them (or fewer than 10) are defined."""
     defined = reps[~np.isnan(reps)]
     if len(defined) < 0.5 * len(reps) or len(defined) < 10:
         return None  # too few resamples where the metric exists to bound it
@@ -58,7 +60,7 @@ def binary_intervals(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray 
         if metric is None or row.get(metric.key) is None:
             continue
         reps = replicates(metric, y, [s], resampler, SETTINGS["n_resamples"], SETTINGS["seed"])[:, 0]
-        out[metric.key] = _interval(reps)
+        out[metric.key] = replicate_interval(reps)
     return out
 
 
@@ -86,7 +88,7 @@ def joint_auc_replicates(videos: pd.DataFrame, cells: Sequence[tuple[np.ndarray,
 
 def summary_interval(reps: np.ndarray) -> dict[str, Any]:
     """The interval of a summary's replicates and the replicates themselves (for pairing)."""
-    return {"interval": _interval(reps), "n_undefined": int(np.isnan(reps).sum()),
+    return {"interval": replicate_interval(reps), "n_undefined": int(np.isnan(reps).sum()),
             "replicates": [None if np.isnan(v) else round(float(v), 6) for v in reps]}
 
 
@@ -98,7 +100,12 @@ def paired_difference(reps_a: Sequence[float | None], reps_b: Sequence[float | N
     b = np.array([np.nan if v is None else v for v in reps_b], dtype=float)
     if len(a) != len(b) or not len(a):
         return None
-    d = a - b
+    return difference_interval(a - b)
+
+
+def difference_interval(d: np.ndarray) -> dict[str, Any] | None:
+    """Interval and two-sided p-value (against 0) of replicates ``d`` of a difference; None when
+    fewer than 10 are defined."""
     defined = d[~np.isnan(d)]
     if len(defined) < 10:
         return None
