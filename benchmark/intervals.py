@@ -35,6 +35,12 @@ def interval_metrics() -> tuple[Metric, ...]:
     return tuple(sorted(with_forms, key=lambda m: bool(m.row_params)))
 
 
+def compared_metrics() -> tuple[Metric, ...]:
+    """The metrics a comparison tests (and a seed group reports per test set), in table order:
+    those declared with a ``paired_test``."""
+    return tuple(m for m in CATALOG if m.paired_test is not None)
+
+
 def replicate_interval(reps: np.ndarray) -> dict[str, float] | None:
     """The percentile interval of bootstrap replicates (NaN: undefined, left out), or None when
     fewer than half of them (or fewer than 10) are defined."""
