@@ -87,17 +87,39 @@ def test_a_group_runs_each_seed_once_and_reuses_a_seed_run_before(tmp_path, caps
     assert row["mean_auc_sd"] == pytest.approx(pd.Series(per_seed).std(ddof=1))
 
 
-@pytest.fixture
-def groups(tmp_path, capsys, fake, data) -> dict[str, Path]:
-    out = tmp_path / "runs"
-    other = placeholder_manifest(tmp_path / "e", ["g1", "g2"], per=12, prefix="x")
-    return {"a": _run(capsys, data, out, "--seeds", "2").parent,
-            "b": _run(capsys, data, out, "--seeds", "2", "--cfg-options",
-                      "train.epochs=2").parent,
-            "other_seeds": _run(capsys, data, out, "--seeds", "0,2").parent,
-            "other_videos": _run(capsys, other, out, "--seeds", "2").parent,
-            "single": (out / json.loads((_run(capsys, data, out, "--seeds", "2").parent
-                                         / "group.json").read_text())["members"][0]["run"])}
+class _Out:
+    """capsys's interface over redirected stdout, for the module-scoped groups."""
+
+    def readouterr(self):
+        import io
+        import types
+
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return types.SimpleNamespace(out=text, err="")
+
+
+@pytest.fixture(scope="module")
+def groups(tmp_path_factory) -> dict[str, Path]:
+    """Five seed groups, made once: a; b (other config); other seeds; other videos; a's seed 0."""
+    import contextlib
+    import io
+
+    tmp = tmp_path_factory.mktemp("groups")
+    out, sink = tmp / "runs", _Out()
+    sink.buffer = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(sink.buffer):
+        install_fake_model(mp, by_seed=True)
+        data = placeholder_manifest(tmp / "d", ["g1", "g2"], per=12)
+        other = placeholder_manifest(tmp / "e", ["g1", "g2"], per=12, prefix="x")
+        made = {"a": _run(sink, data, out, "--seeds", "2").parent,
+                "b": _run(sink, data, out, "--seeds", "2", "--cfg-options",
+                          "train.epochs=2").parent,
+                "other_seeds": _run(sink, data, out, "--seeds", "0,2").parent,
+                "other_videos": _run(sink, other, out, "--seeds", "2").parent}
+    record = json.loads((made["a"] / "group.json").read_text())
+    return {**made, "single": out / record["members"][0]["run"], "store": out}
 
 
 def test_compare_pairs_two_groups_seed_by_seed(groups, tmp_path, capsys) -> None:
@@ -146,13 +168,14 @@ def test_a_damaged_group_is_refused_naming_the_member(groups, tmp_path, capsys) 
     _edit(path, members=[members[0], {**members[1], "manifest_hash": "f00"}])
     _refused(capsys, report, "member run of seed 1", "manifest_hash", "f00")
     path.write_text(original)
-    member = tmp_path / "runs" / members[1]["run"]
+    member = groups["store"] / members[1]["run"]
     info = member / "run.json"
     _edit(info, status="running")
     _refused(capsys, report, "member run of seed 1", "not complete")
     _edit(info, status="complete")
     (member / "run.json").rename(member / "run.json.moved")
     _refused(capsys, report, "member run of seed 1", "is missing")
+    (member / "run.json.moved").rename(member / "run.json")
     assert not (tmp_path / "r").exists()
 
 
