@@ -100,7 +100,7 @@ def board_entry(group: SeedGroupData, results: dict[str, Any]) -> RunData:
     timings = [(m.info.get("timings") or {}).get("total") for m in group.members]
     info = {"run_id": r["group_id"], "method": r["method"], "config": r["config"],
             "protocol": r["protocol"], "dataset": r.get("dataset"),
-            "manifest_hash": f"seeds {','.join(map(str, group.seeds))} / {results['data_key']}",
+            "manifest_hash": f"{results['data_key']} (seeds {','.join(map(str, group.seeds))})",
             "seed": ",".join(map(str, group.seeds)), "cfg_overrides": r.get("cfg_overrides"),
             "weights": first.get("weights"), "seed_group": True,
             "timings": {"total": sum(t for t in timings if t is not None)}}
