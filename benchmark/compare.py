@@ -149,7 +149,7 @@ def compare_runs(runs: list[RunData], intersect: bool = False) -> dict[str, Any]
     check_comparable(runs, intersect)
     pairs = [compare_pair(a, b) for a, b in itertools.combinations(runs, 2)]
     _correct(pairs)
-    return {"protocol": runs[0].info["protocol"], "intersect": intersect,
+    return {"protocol": runs[0].info["protocol"], "intersect": intersect, "seed_groups": False,
             "runs": [{"run_id": r.info["run_id"], "method": r.info["method"],
                       "config": r.info["config"], "seed": r.info.get("seed"),
                       "code": (r.info.get("code") or {}).get("code_version"),
