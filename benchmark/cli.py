@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--weights", help="evaluate these weights (official layout accepted); no training")
     run.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     run.add_argument("--out", default="vbench_runs", help="run store directory")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=None, help="the training (and embedded "
+                     "corpus) seed (default 0)")
+    run.add_argument("--seeds", metavar="N|S,S,...",
+                     help="a seed group: the run once per seed (N: seeds 0..N-1; or a list such "
+                          "as 0,1,2), each its own stored run, reported together with the mean, "
+                          "the spread and an interval over seeds and test videos")
     run.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                      help="a protocol option (repeatable; `vbench ls protocols` lists them) or a "
                           "data option (compression=c23|c40|raw|all, pairing=FILE.csv, "
@@ -162,7 +167,8 @@ def _run(args) -> int:
         options["mode"] = args.mode
     request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
                          data=args.data, weights=args.weights, device=args.device, out=args.out,
-                         seed=args.seed, options=options, workers=args.workers,
+                         seed=0 if args.seed is None else args.seed, options=options,
+                         workers=args.workers,
                          progress=not args.no_progress, force=args.force,
                          cfg_options=_key_values(args.cfg_options, "--cfg-options"),
                          reuse_across_versions=args.reuse_across_versions,
@@ -172,6 +178,7 @@ def _run(args) -> int:
                          precision=args.precision, channels_last=args.channels_last,
                          batch_size=_batch_size(args.batch_size),
                          command="vbench " + " ".join(args.argv))
+    seeds = _seeds(args)
     if args.dry_run:
         from benchmark.dryrun import dry_run
 
@@ -179,6 +186,14 @@ def _run(args) -> int:
     from benchmark.distributed import shutdown
 
     try:
+        if seeds is not None:
+            from benchmark.seed_runs import run_seeds
+
+            group_report = run_seeds(request, seeds)
+            shutdown()
+            if group_report is not None:
+                print(group_report)
+            return 0
         report = execute(request)
     except BaseException:
         shutdown(barrier=False)  # the other ranks may never reach a barrier
@@ -189,6 +204,22 @@ def _run(args) -> int:
     print_run(report.parent)
     print(report)
     return _failure_code(report.parent, request.max_failed_share)
+
+
+def _seeds(args) -> list[int] | None:
+    """``--seeds`` parsed; refused beside ``--seed`` or ``--dry-run``."""
+    from benchmark.errors import VBenchError
+
+    if args.seeds is None:
+        return None
+    if args.seed is not None:
+        raise VBenchError(f"--seed {args.seed} and --seeds {args.seeds} are mutually exclusive: "
+                          f"give one seed (--seed) or a seed group (--seeds)")
+    if args.dry_run:
+        raise VBenchError("--dry-run checks one run: use it with --seed S, not --seeds")
+    from benchmark.seed_runs import parse_seeds
+
+    return parse_seeds(args.seeds)
 
 
 def _batch_size(text: str | None):
@@ -260,20 +291,39 @@ def _report(args) -> int:
 
 
 def _load_runs(paths: list[str]):
-    """Every run, read and checked (`benchmark.stored_run`) before anything is written."""
-    from benchmark.stored_run import load_run, read_info
+    """Every run and seed group, read and checked (`benchmark.stored_run`) before anything is
+    written."""
+    from benchmark.stored_run import is_group, load_group, load_run, read_info, read_json
 
     for path in paths:  # a directory that is no run at all is named before any slow check
-        read_info(Path(path))
-    return [load_run(Path(path)) for path in paths]
+        if is_group(path):
+            read_json(Path(path) / "group.json")
+        else:
+            read_info(Path(path))
+    return [load_group(Path(p)) if is_group(p) else load_run(Path(p)) for p in paths]
 
 
 def _compare(args) -> int:
     from benchmark.compare import compare_runs
+    from benchmark.errors import VBenchError
     from benchmark.compare_report import render_comparison
 
+    from benchmark.stored_run import SeedGroupData
+
     runs = _load_runs(args.runs)
-    paths = render_comparison(compare_runs(runs, intersect=args.intersect), runs, args.out)
+    groups = [r for r in runs if isinstance(r, SeedGroupData)]
+    if groups:
+        if len(groups) != len(runs):
+            raise VBenchError(f"vbench compare: {groups[0].path} is a seed group, but "
+                              f"{next(r.path for r in runs if r not in groups)} is a single run; "
+                              f"compare seed groups with seed groups")
+        from benchmark.seed_compare import compare_groups
+
+        result = compare_groups(groups)
+        runs = [group.members[0] for group in groups]  # the ROC overlays show the first seed
+    else:
+        result = compare_runs(runs, intersect=args.intersect)
+    paths = render_comparison(result, runs, args.out)
     print(paths["md"])
     print(paths["json"])
     print(paths["html"])
@@ -285,7 +335,9 @@ def _regress(args) -> int:
     from benchmark import regress
     from benchmark.io import atomic_write_json
 
-    runs = _load_runs(args.runs)
+    from benchmark.seed_group import as_entry
+
+    runs = [as_entry(item) for item in _load_runs(args.runs)]  # a seed group: its seed means
     root = Path(args.baseline)
     as_file = root.suffix == ".json"
     if args.write_baseline:

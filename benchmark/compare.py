@@ -22,17 +22,12 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import DataError
-from benchmark.intervals import SETTINGS, paired_difference
-from benchmark.metric_catalog import CATALOG, Metric
+from benchmark.intervals import SETTINGS, compared_metrics, paired_difference  # noqa: F401 (re-exported)
+from benchmark.metric_catalog import Metric
 from benchmark.report import RunData
 
 THRESHOLD = 0.5  # a video's verdict: score >= THRESHOLD is called fake (flips)
 MAX_FLIPS = 50
-
-
-def compared_metrics() -> tuple[Metric, ...]:
-    """The metrics a comparison tests, in table order: those declared with a ``paired_test``."""
-    return tuple(m for m in CATALOG if m.paired_test is not None)
 
 
 def check_comparable(runs: list[RunData], intersect: bool) -> None:
@@ -154,7 +149,7 @@ def compare_runs(runs: list[RunData], intersect: bool = False) -> dict[str, Any]
     check_comparable(runs, intersect)
     pairs = [compare_pair(a, b) for a, b in itertools.combinations(runs, 2)]
     _correct(pairs)
-    return {"protocol": runs[0].info["protocol"], "intersect": intersect,
+    return {"protocol": runs[0].info["protocol"], "intersect": intersect, "seed_groups": False,
             "runs": [{"run_id": r.info["run_id"], "method": r.info["method"],
                       "config": r.info["config"], "seed": r.info.get("seed"),
                       "code": (r.info.get("code") or {}).get("code_version"),

@@ -35,9 +35,15 @@ def interval_metrics() -> tuple[Metric, ...]:
     return tuple(sorted(with_forms, key=lambda m: bool(m.row_params)))
 
 
+def compared_metrics() -> tuple[Metric, ...]:
+    """The metrics a comparison tests (and a seed group reports per test set), in table order:
+    those declared with a ``paired_test``."""
+    return tuple(m for m in CATALOG if m.paired_test is not None)
+
+
 def replicate_interval(reps: np.ndarray) -> dict[str, float] | None:
-    """The percentile interval of the defined replicates ``{"low", "high"}``; None when the
-    metric is undefined in more than half of them, or in all but fewer than 10."""
+    """The percentile interval of bootstrap replicates (NaN: undefined, left out), or None when
+    fewer than half of them (or fewer than 10) are defined."""
     defined = reps[~np.isnan(reps)]
     if len(defined) < 0.5 * len(reps) or len(defined) < 10:
         return None  # too few resamples where the metric exists to bound it
@@ -101,7 +107,12 @@ def paired_difference(reps_a: Sequence[float | None], reps_b: Sequence[float | N
     b = np.array([np.nan if v is None else v for v in reps_b], dtype=float)
     if len(a) != len(b) or not len(a):
         return None
-    d = a - b
+    return difference_interval(a - b)
+
+
+def difference_interval(d: np.ndarray) -> dict[str, Any] | None:
+    """Interval and two-sided p-value (against 0) of replicates ``d`` of a difference; None when
+    fewer than 10 are defined."""
     defined = d[~np.isnan(d)]
     if len(defined) < 10:
         return None

@@ -47,6 +47,8 @@ def baseline_path(root: Path, run: RunData) -> Path:
     share a file."""
     i = run.info
     kind = ".reference" if _evaluates_fixed_weights(run) else ""
+    if i.get("seed_group"):  # seed means: never checked against one seed's baseline
+        kind += ".seeds"
     return Path(root) / i["protocol"] / f"{i['method']}-{i['config']}{kind}.json"
 
 
@@ -55,7 +57,9 @@ def _evaluates_fixed_weights(run: RunData) -> bool:
 
 
 def _checked_metrics(run: RunData) -> dict[str, dict[str, Any]]:
-    """The summary metrics and every table row's AUC, with their intervals."""
+    """The summary metrics and every table row's AUC, with their intervals (a seed group's entry,
+    `benchmark.seed_group.board_entry`: the seed means with their combined intervals, per test
+    set too)."""
     out = {}
     protocol = run.protocol
     summary_ci = run.results.get("summary_ci") or {}
@@ -64,6 +68,12 @@ def _checked_metrics(run: RunData) -> dict[str, dict[str, Any]]:
         if value is not None:
             band = (summary_ci.get(metric.key) or {}).get("interval") or {}
             out[metric.key] = {"value": value, "low": band.get("low"), "high": band.get("high")}
+    for cell in (run.results.get("seed_group") or {}).get("cells", []):
+        auc = cell["metrics"].get("auc") or {}
+        if auc.get("mean") is not None:
+            band = auc.get("interval") or {}
+            out[f"auc[{cell['cell']}]"] = {"value": auc["mean"], "low": band.get("low"),
+                                          "high": band.get("high"), "per_seed": auc["values"]}
     for row in run.results.get("rows", []):
         if row.get("auc") is None:
             continue

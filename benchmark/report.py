@@ -24,7 +24,8 @@ from benchmark.errors import DataError
 from benchmark.io import atomic_write_text, make_dir, remove_debris
 from benchmark.metric_catalog import CATALOG, COST_COLUMNS
 from benchmark.report_views import SVG, fmt, number
-from benchmark.stored_run import INFO_KEYS, RUN_FILES, RunData, load_run  # noqa: F401 (re-exported)
+from benchmark.seed_group import board_entry, group_results, group_view
+from benchmark.stored_run import INFO_KEYS, RUN_FILES, RunData, SeedGroupData, load_run  # noqa: F401 (re-exported)
 
 # The page, Markdown report and macros; each protocol's partial lives beside its module (a
 # plugin's protocol brings its own), so the loader also searches the runs' protocol folders.
@@ -69,9 +70,15 @@ def _leaderboard_row(run: RunData, index: int) -> dict[str, Any]:
            "wall_time_s": number(timings.get("total")) if isinstance(timings, dict) else None,
            "anchor": f"run-{index}", **cost_columns(run_cost_block(run))}
     intervals = run.results.get("summary_ci") or {}
+    group = run.results.get("seed_group")
     for metric in run.protocol.leaderboard:
         row[metric.key] = number(run.summary.get(metric.key))
         row[f"{metric.key}_ci"] = (intervals.get(metric.key) or {}).get("interval")
+        if group is not None:  # the across-seed spread beside the seed mean
+            row[f"{metric.key}_spread"] = {k: group["summary"][metric.key][k]
+                                           for k in ("sd", "min", "max")}
+    if group is not None:
+        row.update(n_videos=group["n_videos"], n_failed=group["n_failed"], seed_group=True)
     return row
 
 
@@ -110,6 +117,7 @@ def leaderboards(runs: list[RunData]) -> list[dict[str, Any]]:
                        "metrics": list(protocol.leaderboard), "cost": COST_COLUMNS,
                        "rows": sorted(rows, key=key), "primary": primary,
                        "views": extra, "partial": f"{name}_board.html.j2" if extra else None,
+                       "seed_groups": any(row.get("seed_group") for row in rows),
                        "note": "runs differ in config overrides: compare with care"
                        if len(overrides) > 1 else ""})
     return boards
@@ -176,6 +184,9 @@ def _csv(boards: list[dict[str, Any]]) -> str:
                 band = row.get(f"{m.key}_ci") or {}
                 record.update({m.key: row.get(m.key), f"{m.key}_low": band.get("low"),
                                f"{m.key}_high": band.get("high")})
+                if board.get("seed_groups"):  # seed groups: the spread over seeds too
+                    spread = row.get(f"{m.key}_spread") or {}
+                    record.update({f"{m.key}_{k}": spread.get(k) for k in ("sd", "min", "max")})
             records.append(record)
     from benchmark.safe_text import csv_frame
 
@@ -305,6 +316,9 @@ def render_report(runs: list[RunData], out_dir: str | os.PathLike,
                   title: str = "vbench leaderboard") -> dict[str, Path]:
     """Writes ``report.html``, ``report.md`` and ``leaderboard.csv`` into ``out_dir``.
 
+    ``runs`` may hold seed groups (`SeedGroupData`): each is one leaderboard row (seed means with
+    the combined interval and the spread) and one section (per test set over seeds).
+
     Raises:
         DataError: no runs were given.
     """
@@ -312,11 +326,16 @@ def render_report(runs: list[RunData], out_dir: str | os.PathLike,
         raise DataError("render_report: no runs given; pass at least one run directory")
     out_dir = make_dir(out_dir, "report folder")
     remove_debris(out_dir, recursive=False)
-    boards = leaderboards(runs)
+    groups = [(item, group_results(item)) for item in runs if isinstance(item, SeedGroupData)]
+    runs = [item for item in runs if not isinstance(item, SeedGroupData)]
+    entries = runs + [board_entry(group, results) for group, results in groups]
+    boards = leaderboards(entries)
     context = {"title": title, "boards": boards, "svg": SVG,
                "runs": [_run_view(run, i) for i, run in enumerate(runs)],
+               "groups": [group_view(group, results, len(runs) + i, out_dir)
+                          for i, (group, results) in enumerate(groups)],
                "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
-    folders = [run.protocol.folder for run in runs]
+    folders = [entry.protocol.folder for entry in entries]
     texts = {"html": _environment(True, folders).get_template("report.html.j2").render(**context),
              "md": _environment(False, folders).get_template("report.md.j2").render(**context),
              "csv": _csv(boards)}

@@ -147,3 +147,119 @@ def _read_scores(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except Exception as exc:  # pandas/pyarrow raise many types for a damaged file
         raise DataError(f"{path}: cannot read table: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------- seed groups
+GROUP_FILE = "group.json"
+GROUP_FORMAT = 1
+GROUP_KEYS = ("kind", "format", "group_id", "protocol", "method", "config", "options",
+              "cfg_overrides", "data_source", "data_options", "code_version", "seeds", "members")
+# what every member run must share with its group (run.json key → group.json key)
+SHARED = {"protocol": "protocol", "method": "method", "config": "config", "options": "options",
+          "cfg_overrides": "cfg_overrides", "data_source": "data_source",
+          "data_options": "data_options"}
+
+
+@dataclass
+class SeedGroupData:
+    """A seed group (``group.json``) and its member runs, one per training seed, all checked.
+
+    Attributes:
+        path: the group directory.
+        record: group.json as stored.
+        members: the member runs in the order of ``record["seeds"]``.
+    """
+
+    path: Path
+    record: dict[str, Any]
+    members: list[RunData]
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.record["seeds"])
+
+    @property
+    def protocol(self):
+        return self.members[0].protocol
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.record
+
+    @property
+    def label(self) -> str:
+        r = self.record
+        return (f"seed group {r['method']}/{r['config']}/{r['protocol']} seeds "
+                f"{','.join(map(str, r['seeds']))} ({r['group_id']})")
+
+
+def is_group(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a seed-group directory (holds group.json, not run.json)."""
+    return (Path(path) / GROUP_FILE).is_file() and not (Path(path) / "run.json").is_file()
+
+
+def store_root(group_dir: Path) -> Path:
+    """The run store a group belongs to: groups live in ``<store>/seed_groups/<protocol>/
+    <method>-<config>/<group id>``, member runs in ``<store>/<protocol>/<method>-<config>/<key>``."""
+    return Path(group_dir).resolve().parents[3]
+
+
+def load_group(group_dir: str | os.PathLike) -> SeedGroupData:
+    """Reads a seed group and every member run through `load_run`, and checks that each member is
+    the run the group names: its key, its seed, the group's protocol, options, method, config,
+    overrides, data and code, and the manifest the group recorded for that seed.
+
+    Raises:
+        DataError: group.json is missing, damaged or incomplete; a member run is missing,
+            incomplete or damaged (`load_run`'s checks), or differs from the group (named).
+    """
+    group_dir = Path(group_dir)
+    path = group_dir / GROUP_FILE
+    if not path.is_file():
+        raise DataError(f"{group_dir}: not a seed group (no {GROUP_FILE})")
+    record = read_json(path)
+    lacking = [key for key in GROUP_KEYS if key not in record]
+    if lacking:
+        raise DataError(f"{path}: missing key(s) {', '.join(lacking)}")
+    if record["kind"] != "seed_group" or record["format"] != GROUP_FORMAT:
+        raise DataError(f"{path}: expected kind 'seed_group' of format {GROUP_FORMAT}, got "
+                        f"kind {record['kind']!r} format {record['format']!r}")
+    members = record["members"]
+    seeds = record["seeds"]
+    if not isinstance(members, list) or [m.get("seed") if isinstance(m, dict) else None
+                                         for m in members] != seeds or len(set(seeds)) != len(seeds):
+        raise DataError(f"{path}: key members must list one run per seed of key seeds "
+                        f"({seeds!r}), in that order")
+    root = store_root(group_dir)
+    runs = [_member(path, record, member, root) for member in members]
+    return SeedGroupData(group_dir, record, runs)
+
+
+def _member(path: Path, record: dict[str, Any], member: dict[str, Any], root: Path) -> RunData:
+    where = f"{path}: member run of seed {member.get('seed')} (key {member.get('run_key')})"
+    run_dir = root / str(member.get("run", ""))
+    if not (run_dir / "run.json").is_file():
+        raise DataError(f"{where} is missing: no run.json in {run_dir}")
+    try:
+        run = load_run(run_dir)
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    info = run.info
+    differ = [f"{key} {info.get(key)!r} (group: {record[mine]!r})" for key, mine in SHARED.items()
+              if _plain(info.get(key)) != _plain(record[mine])]
+    for key, got, want in (("run_key", info.get("run_key"), member.get("run_key")),
+                           ("run_id", info.get("run_id"), member.get("run_id")),
+                           ("seed", info.get("seed"), member.get("seed")),
+                           ("manifest_hash", info.get("manifest_hash"), member.get("manifest_hash")),
+                           ("code_version", (info.get("code") or {}).get("code_version"),
+                            record["code_version"])):
+        if got != want:
+            differ.append(f"{key} {got!r} (group: {want!r})")
+    if differ:
+        raise DataError(f"{where} is not the group's run: it has {'; '.join(differ)}")
+    return run
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON stores it (tuples and lists alike), for comparing records."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))

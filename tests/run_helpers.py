@@ -30,8 +30,10 @@ def placeholder_manifest(tmp_path: Path, generators: list[str], per: int = 3, pr
     return path
 
 
-def install_fake_model(monkeypatch) -> dict:
+def install_fake_model(monkeypatch, by_seed: bool = False) -> dict:
     """No decoding or training: scores are a seeded function of the unit; returns the call log.
+
+    With ``by_seed`` they depend on the run's seed and config overrides too (seed groups).
 
     The fake detector is the number of classes asked for (None for binary); with
     ``class_probs`` each video gets seeded Dirichlet class probabilities. ``calls["rows"]`` holds
@@ -45,7 +47,10 @@ def install_fake_model(monkeypatch) -> dict:
 
     def predict(self, detector, frame, perturbation="none", severity=0, class_probs=False):
         calls["predict"].append(self.unit.name)
-        rng = np.random.default_rng(sum(map(ord, self.unit.name)))
+        key = [sum(map(ord, self.unit.name))]
+        if by_seed:
+            key += [self.seed, sum(map(ord, repr(sorted(self.request.cfg_options.items()))))]
+        rng = np.random.default_rng(key)
         table = frame[["video_id", "dataset", "generator", "label", "split", "source_id"]].copy()
         table = table.reset_index(drop=True)
         table["score"] = np.clip(0.3 + 0.4 * table["label"] + rng.normal(0, 0.2, len(table)), 0, 1)
