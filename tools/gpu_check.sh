@@ -46,7 +46,7 @@ for method in $METHODS; do
     || echo "bench $method failed or timed out (see bench_$method.txt)" >> "$OUT/failures.txt"
 done
 CUDA_FLAG=$([ "$DEVICE" = cuda ] && echo --cuda || true)
-timeout 60 $PY tools/bench_decoders.py $CUDA_FLAG --sizes 640x360,1920x1080 --per-size 2 --limit 20 --repeat 2 \
+timeout "${DECODE_TIMEOUT:-60}" $PY tools/bench_decoders.py $CUDA_FLAG --sizes 640x360,1920x1080 --per-size 2 --limit 20 --repeat 2 \
   --json "$OUT/decoders.json" > "$OUT/decoders.txt" 2>&1 || echo "bench_decoders failed or timed out" >> "$OUT/failures.txt"
 $PY tools/gpu_summary.py "$OUT" | tee "$OUT/summary.md"
 cat "$OUT/failures.txt"
