@@ -18,10 +18,10 @@ PY=${PY:-python3}
 METHODS=${METHODS:-sta mmvgm_i3d mmvgm_mae mmvgm_xclip aigvdet genconvit}
 if [ -n "${TINY:-}" ]; then   # the CPU dry run: every step, tiny sizes
   DEVICE=${DEVICE:-cpu} CONFIG=${CONFIG:-mini} LIMIT=${LIMIT:-16} BATCH=${BATCH:-4} REPEAT=${REPEAT:-1}
-  PRECISIONS=${PRECISIONS:-fp32,bf16} NO_INSTALL=1 WORKERS_FLAG=""
+  PRECISIONS=${PRECISIONS:-fp32,bf16} NO_INSTALL=1 WORKERS_FLAG="" DEC_SIZES=${DEC_SIZES:-160x120}
 else
   DEVICE=${DEVICE:-cuda} CONFIG=${CONFIG:-paper} LIMIT=${LIMIT:-200} BATCH=${BATCH:-16} REPEAT=${REPEAT:-2}
-  PRECISIONS=${PRECISIONS:-fp32,bf16,fp16} WORKERS_FLAG="--workers ${WORKERS:-8}"
+  PRECISIONS=${PRECISIONS:-fp32,bf16,fp16} WORKERS_FLAG="--workers ${WORKERS:-8}" DEC_SIZES=${DEC_SIZES:-640x360,1920x1080}
 fi
 if [ -d .whl ] && [ -z "${NO_INSTALL:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -46,7 +46,7 @@ for method in $METHODS; do
     || echo "bench $method failed or timed out (see bench_$method.txt)" >> "$OUT/failures.txt"
 done
 CUDA_FLAG=$([ "$DEVICE" = cuda ] && echo --cuda || true)
-timeout "${DECODE_TIMEOUT:-60}" $PY tools/bench_decoders.py $CUDA_FLAG --sizes 640x360,1920x1080 --per-size 2 --limit 20 --repeat 2 \
+timeout "${DECODE_TIMEOUT:-60}" $PY tools/bench_decoders.py $CUDA_FLAG --sizes "$DEC_SIZES" --per-size 2 --limit 20 --repeat 2 \
   --json "$OUT/decoders.json" > "$OUT/decoders.txt" 2>&1 || echo "bench_decoders failed or timed out" >> "$OUT/failures.txt"
 $PY tools/gpu_summary.py "$OUT" | tee "$OUT/summary.md"
 cat "$OUT/failures.txt"
