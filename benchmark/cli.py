@@ -67,8 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", help="shorthand for --option mode=VALUE (cross_generator: "
                                     "one_vs_all or leave_one_out)")
     run.add_argument("--workers", type=int, default=None,
-                     help="decoding workers (default: up to 8 with a GPU; 0 on a CPU with <= 4 cores, "
-                          "where workers slow the model down, else 2)")
+                     help="decoding workers (default: chosen from the cores and device, "
+                          "benchmark.parallelism: on a CPU a third of the cores, at least 1; with a "
+                          "GPU up to 8; recorded in run.json)")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch threads of the model (default: the cores the workers leave)")
     run.add_argument("--force", action="store_true", help="recompute even if stored scores exist")
     run.add_argument("--reuse-across-versions", action="store_true",
                      help="reuse scores a run with everything equal but the code version "
@@ -168,7 +171,8 @@ def _run(args) -> int:
     request = RunRequest(protocol=args.protocol, method=args.method, config=args.config,
                          data=args.data, weights=args.weights, device=args.device, out=args.out,
                          seed=0 if args.seed is None else args.seed, options=options,
-                         workers=args.workers,
+                         workers=_count(args.workers, "--workers", 0),
+                         threads=_count(args.threads, "--threads", 1),
                          progress=not args.no_progress, force=args.force,
                          cfg_options=_key_values(args.cfg_options, "--cfg-options"),
                          reuse_across_versions=args.reuse_across_versions,
@@ -220,6 +224,14 @@ def _seeds(args) -> list[int] | None:
     from benchmark.seed_runs import parse_seeds
 
     return parse_seeds(args.seeds)
+
+
+def _count(value: int | None, flag: str, least: int) -> int | None:
+    from benchmark.errors import VBenchError
+
+    if value is not None and value < least:
+        raise VBenchError(f"{flag} expects an integer >= {least}, got {value}")
+    return value
 
 
 def _batch_size(text: str | None):

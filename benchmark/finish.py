@@ -18,6 +18,7 @@ log = logging.getLogger("vbench.run")
 def _record(ctx) -> dict[str, Any]:
     """The parts of run.json known before any work."""
     from benchmark.data.several import describe_parts
+    from benchmark.data.video import decoding_record
     from benchmark.distributed import world
     from benchmark.runs import device_info, package_versions
     from benchmark.plugins import outside_code
@@ -48,6 +49,7 @@ def _record(ctx) -> dict[str, Any]:
                     "protocol": PROTOCOLS.source(request.protocol)},
         "versions": package_versions(), "device": ctx.device,
         "device_info": device_info(ctx.device), "world_size": world()[1], "workers": ctx.workers,
+        "parallelism": ctx.parallelism.to_json(), "decoding": decoding_record(),
         "canonicalize": ctx.canonical, "real_floor": request.real_floor,
         "reader": ctx.reader,
         "inference": {"precision": request.precision, "channels_last": request.channels_last,

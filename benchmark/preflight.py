@@ -61,6 +61,8 @@ def prepare(request, dry: bool = False):
     run = Run(out, protocol.name, request.method, request.config, run_key(key_spec))
     ctx = RunContext(request, protocol, config, manifest, options, device, weights, run)
     ctx.key_spec, ctx.data_name, ctx.data, ctx.canonical = key_spec, data_name, data, canonical
+    ctx.parallelism.apply()
+    log.info("threads and workers: %s", ctx.parallelism.reason)
     ctx.units = protocol.plan(ctx)
     if not ctx.units:
         raise DataError(f"protocol {protocol.name}: nothing to do on {request.data} "

@@ -40,7 +40,8 @@ class RunRequest:
     out: str = "vbench_runs"
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
-    workers: int | None = None  # None: `default_workers` for the device
+    workers: int | None = None  # None: chosen by `benchmark.parallelism.choose`
+    threads: int | None = None  # torch threads; None: chosen by `benchmark.parallelism.choose`
     progress: bool = True
     force: bool = False
     cfg_options: dict[str, Any] = field(default_factory=dict)
@@ -99,9 +100,16 @@ class RunContext(ViewScoring):
         return self._meter
 
     @property
+    def parallelism(self):
+        """Torch threads and decoding workers (`benchmark.parallelism.choose`), and why."""
+        from benchmark.parallelism import choose
+
+        return choose(self.device, self.request.threads, self.request.workers)
+
+    @property
     def workers(self) -> int:
-        """Decoding workers: ``--workers``, else `default_workers` for the device."""
-        return default_workers(self.device) if self.request.workers is None else self.request.workers
+        """Decoding workers: ``--workers``, else chosen from the machine."""
+        return self.parallelism.workers
 
     def make_detector(self, num_classes: int | None = None):
         """The method's detector on the run's device, from the seeded start state, with the given
@@ -252,22 +260,6 @@ class RunContext(ViewScoring):
                 self.timings["batch_size"] = find_batch_size(detector)
             return int(self.timings["batch_size"])
         return int(wanted) if wanted is not None else self.config["eval"]["batch_size"]
-
-
-def default_workers(device: str) -> int:
-    """Decoding workers when ``--workers`` is not given.
-
-    On a GPU, workers decode while the GPU computes. On a CPU they compete with the model's own
-    threads; on two cores that costs more than it overlaps (measured with StA mini on vbench-mini:
-    one training 14.7 s with no worker, 20.5 s with one, 22.3 s with two), so small CPU machines
-    decode in the main process.
-    """
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if device.startswith("cuda"):
-        return min(8, max(cores - 1, 1))
-    return 0 if cores <= 4 else 2
 
 
 def resolve_device(device: str) -> str:

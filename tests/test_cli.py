@@ -40,12 +40,9 @@ def test_report_rejects_non_run_dir(capsys, tmp_path):
     assert "not a run directory" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("device, cores, expected", [("cpu", 2, 0), ("cpu", 4, 0), ("cpu", 16, 2),
-                                                     ("cuda", 2, 1), ("cuda", 16, 8)])
-def test_default_workers_depend_on_device_and_cores(monkeypatch, device, cores, expected):
-    import os
-
-    from benchmark.run_context import default_workers
-
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
-    assert default_workers(device) == expected
+@pytest.mark.parametrize("flag, value", [("--threads", "0"), ("--workers", "-1")])
+def test_thread_and_worker_counts_below_their_least_are_one_line(capsys, flag, value):
+    code = main(["run", "--protocol", "cross_generator", "--method", "sta", flag, value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"vbench: error: {flag} expects an integer >= ") and value in err[0]

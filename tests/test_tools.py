@@ -55,7 +55,25 @@ def test_bench_eval_reports_a_failing_mmaction2_pipeline_and_goes_on(tiny_manife
     assert not re.search(r"^\s+mmaction2\s+[0-9.]+ videos/s$", out.stdout, re.M)
 
 
-def test_bench_eval_rejects_negative_threads():
-    out = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_eval.py"), "--threads", "-1"],
+@pytest.mark.parametrize("flags, message", [(["--threads", "0"], "--threads must be >= 1"),
+                                            (["--grid", "2y1"], "--grid entry '2y1'"),
+                                            (["--grid", "auto", "--workers", "1"], "give it alone")])
+def test_bench_eval_rejects_bad_splits(flags, message):
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_eval.py"), *flags],
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert out.returncode == 2 and "--threads must be >= 0" in out.stderr
+    assert out.returncode == 2 and message in out.stderr
+
+
+def test_bench_eval_grid_prints_the_table_with_auto_against_the_best(manifest_64px):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "bench_eval.py"), "--method", "sta", "--config", "mini",
+         "--videos", str(manifest_64px), "--limit", "8", "--batch-size", "4", "--repeat", "2",
+         "--grid", "auto,1x0", "--no-mmaction2"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = re.findall(r"^\| (auto|1x0) \| 1 \| (\d+) \| (\d+) \|.* \| ([0-9.]+) \| - \| ([0-9.]+) \|$",
+                      out.stdout, re.M)
+    assert [r[0] for r in rows] == ["auto", "1x0"] and rows[1][1:3] == ("1", "0")
+    best = max(float(r[4]) for r in rows)
+    assert best == 1.0  # each split over the best split
+    share = float(re.search(r"^auto \(.*\) / best \((auto|1x0)\) = ([0-9.]+)", out.stdout, re.M).group(2))
+    assert share == pytest.approx(float(rows[0][4]), abs=0.002)

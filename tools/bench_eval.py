@@ -1,374 +1,321 @@
 #!/usr/bin/env python
-"""Evaluation throughput: vbench's end-to-end rate beside the bare decode and bare forward rates.
+"""Evaluation throughput: vbench's end-to-end rate beside the bare decode and bare forward rates,
+for one split of the cores between torch threads and decoding workers, or for a grid of them.
 
-The rates are measured in one run on the same videos and the same model:
-- decode: the DataLoader alone (same workers, sampling and resizing as evaluation), no model;
-- forward: the model alone on clips already decoded into memory, same batch size;
-- vbench: `benchmark.inference.predict_videos`, decoding in workers overlapped with the forward;
-- mmaction2 (for comparison, one process only): mmaction2's own VideoDataset pipeline and
-  ``model.test_step`` with the same batch and workers, where the detector is a plain mmaction2
-  recognizer on RGB clips (StA, MMVGM's models); ``--no-mmaction2`` skips it.
-Rates are videos/s; the target is vbench >= 0.9 x min(decode, forward).
+The measures (`tools/bench_measures.py`) run in one process on the same videos and model: decode
+(the DataLoader alone), forward (the model alone on decoded clips), vbench (`predict_videos`,
+decoding overlapped with the forward) and mmaction2 (its own VideoDataset pipeline and
+``model.test_step``, same batch and workers; ``--no-mmaction2`` skips it). Rates are videos/s,
+the median over ``--repeat`` rounds; the target is vbench >= 0.9 x min(decode, forward).
 
-Where decoding and the forward compete for the same CPU cores (a CPU run whose forward already keeps
-every core busy), decoding cannot hide behind the forward: a loop in one process can at best reach
-the serial bound 1 / (1/decode + 1/forward), printed beside it. ``--threads`` sets the forward's
-torch threads, so that a core can be left to the decoding workers (``--threads 1 --workers 1`` on
-two cores).
+Without ``--threads`` / ``--workers`` the split is vbench's own default (`benchmark.parallelism`),
+labelled ``auto``. ``--grid`` measures several splits interleaved (round 1: every split, round 2:
+every split, ...), so a slow spell of a shared machine hits them alike, and prints one table with
+each split's vbench rate over the best split's; ``auto`` must reach >= 0.95 of it. A grid entry is
+``auto``, ``TxW`` (T torch threads, W workers) or ``TxW@P`` (P torchrun processes on this node,
+each with T threads and W workers; measured in a child ``torchrun`` each round, without mmaction2,
+whose loop has no sharded form). ``--grid all`` is ``auto`` and every ``TxW`` with T + W <= cores + 1,
+plus ``1x0@<cores>``.
 
-    python tools/bench_eval.py --method sta --config mini [--videos DIR] [--repeat 3]
+    python tools/bench_eval.py --method sta --config mini                    # vbench's default
+    python tools/bench_eval.py --method sta --config mini --grid all --repeat 5
     python tools/bench_eval.py --method sta --config mini --threads 1 --workers 1
     torchrun --nproc_per_node 2 tools/bench_eval.py --method sta --config mini --workers 0
-    python tools/bench_eval.py --method sta --config paper --device cuda --precision fp32,bf16 \
+    python tools/bench_eval.py --method sta --config paper --device cuda --precision fp32,bf16,fp16 \
         --json bench_sta.json          # on a GPU: forward per precision, GPU use and peak memory
 
 ``--precision`` lists the precisions whose forward is timed (the first is the one vbench and
 mmaction2 run at). On CUDA each measure also records the peak GPU memory allocated and the mean
-GPU utilisation (sampled every 0.1 s through NVML, or nvidia-smi); ``--json`` writes everything,
-so a run on a lent GPU can be compared with the next one.
-
-Under torchrun every rate is the whole job's: each process decodes, forwards or evaluates its shard
-of the videos at the same time as the others, and the rate is all videos over the wall time from
-the first to the last process.
+GPU utilisation; ``--json`` writes everything.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 
-def _manifest(videos: str | None):
-    from benchmark.data.manifest import load_manifest
-    from benchmark.data.readers import read_dataset
-    from benchmark.datasets import DATASETS
+@dataclass
+class Split:
+    """One configuration of the grid and the rates measured for it, round by round."""
 
-    if videos is None:
-        return load_manifest(DATASETS.get("vbench-mini")(0))
-    folder = Path(videos)
-    if folder.is_dir() and not any(p.is_dir() for p in folder.iterdir()):
-        import pandas as pd
+    label: str
+    threads: int | None
+    workers: int | None
+    processes: int = 1
+    reason: str = ""
+    rounds: dict[str, list[float]] = field(default_factory=dict)
+    gpu: dict[str, dict] = field(default_factory=dict)
 
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".mp4", ".avi", ".mov", ".mkv", ".webm"})
-        return pd.DataFrame({"video_id": [p.stem for p in files], "path": [str(p) for p in files],
-                             "label": 0, "generator": "real", "split": "test",
-                             "source_id": [p.stem for p in files], "dataset": folder.name})
-    return read_dataset(videos)
-
-
-def _loader(detector, manifest, batch, workers):
-    from benchmark.data.dataset import ClipDataset, make_loader
-
-    return make_loader(ClipDataset(manifest, detector.spec, reader=detector.clip_reader()), batch_size=batch, shuffle=False,
-                       num_workers=workers, seed=0)
+    def median(self, name: str) -> float | None:
+        values = self.rounds.get(name)
+        return statistics.median(values) if values else None
 
 
-def _barrier() -> None:
-    """Waits for every process under torchrun (nothing otherwise), so walls span all of them."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-
-
-def _local(manifest):
-    """This process's shard of the videos under torchrun (all of them otherwise)."""
-    from benchmark.distributed import shard
-
-    return manifest.iloc[shard(len(manifest))]
-
-
-def _decode_rate(detector, manifest, batch, workers) -> float:
-    _barrier()
-    start = time.perf_counter()
-    for _ in _loader(detector, _local(manifest), batch, workers):
-        pass
-    _barrier()
-    return len(manifest) / (time.perf_counter() - start)
-
-
-def _forward_rate(detector, manifest, batch, workers) -> float:
-    batches = list(_loader(detector, _local(manifest), batch, workers))
-    batches = [b for b in batches if len(b.clips)]
-    detector.clip_scores(batches[0].clips)  # warm-up
-    _barrier()
-    start = time.perf_counter()
-    for b in batches:
-        scores = detector.clip_scores(b.clips)
-        detector.aggregate(scores, b.video_index, len(b.indices)).cpu()
-    _barrier()
-    return len(manifest) / (time.perf_counter() - start)
+def parse_grid(text: str, cores: int) -> list[Split]:
+    """``auto,1x1,2x0,1x0@2`` (or ``all``) → the splits to measure, ``auto`` first."""
+    if text == "all":
+        entries = ["auto"] + [f"{t}x{w}" for t in range(1, cores + 1) for w in range(0, cores + 1)
+                              if t + w <= cores + 1]
+        entries += [f"1x0@{cores}"] if cores > 1 else []
+    else:
+        entries = [e.strip() for e in text.split(",") if e.strip()]
+    splits = []
+    for entry in entries:
+        if entry == "auto":
+            splits.append(Split("auto", None, None))
+            continue
+        body, _, procs = entry.partition("@")
+        threads, sep, workers = body.partition("x")
+        if not (sep and threads.isdigit() and workers.isdigit() and (not procs or procs.isdigit())
+                and int(threads) >= 1 and int(procs or 1) >= 1):
+            raise ValueError(f"--grid entry {entry!r}: expected auto, TxW or TxW@P (T >= 1 torch "
+                             f"threads, W >= 0 workers, P >= 1 processes)")
+        splits.append(Split(entry, int(threads), int(workers), int(procs or 1)))
+    return splits
 
 
-def _vbench_rate(detector, manifest, batch, workers) -> float:
-    from benchmark.inference import predict_videos
+def _measures(args, precisions) -> dict:
+    import bench_measures as m
 
-    _barrier()
-    start = time.perf_counter()
-    predict_videos(detector, manifest, batch_size=batch, num_workers=workers, progress=False)  # shards itself
-    return len(manifest) / (time.perf_counter() - start)
+    measures = {"decode": m.decode_rate, "forward": m.forward_rate, "vbench": m.vbench_rate}
+    for extra in precisions[1:]:
+        measures[f"forward[{extra}]"] = m.at_precision(m.forward_rate, extra, precisions[0])
+    if not args.no_mmaction2:
+        measures["mmaction2"] = m.mmaction2_rate
+    return measures
 
 
-def _mmaction2_rate(detector, manifest, batch, workers) -> float | None:
-    """mmaction2's own test path on the same videos, batch and workers: its VideoDataset with the
-    pipeline DecordInit → SampleFrames(test_mode) → DecordDecode → the spec's resize as mmaction2's
-    Resize/CenterCrop → FormatShape → PackActionInputs, mmengine's pseudo_collate, and ``model.test_step``
-    (what mmengine's TestLoop calls per batch). None for detectors whose clips are not plain RGB
-    frames (flow, face crops) or whose model is not an mmaction2 recognizer."""
-    import tempfile
-
+def _measure_here(split: Split, measures: dict, detector, manifest, args, state: dict) -> None:
+    """One round of every measure for a split run in this process."""
+    import bench_measures as m
     import torch
 
-    from benchmark.data.dataset import ClipReader
+    from benchmark.distributed import world
 
-    spec = detector.spec
-    if (type(detector.clip_reader()) is not ClipReader or spec.face_crop
-            or not hasattr(detector.model, "test_step")):
-        return None
-    from mmaction.datasets import VideoDataset
-    from mmaction.utils import register_all_modules
-    from mmengine.runner import Runner
-
-    register_all_modules(init_default_scope=True)
-    spatial = {"short_side_center_crop": [dict(type="Resize", scale=(-1, spec.size)),
-                                          dict(type="CenterCrop", crop_size=spec.size)],
-               "resize": [dict(type="Resize", scale=(spec.size, spec.size), keep_ratio=False)],
-               "center_crop": [dict(type="CenterCrop", crop_size=spec.size)]}[spec.resize]
-    pipeline = [dict(type="DecordInit", num_threads=1),
-                dict(type="SampleFrames", clip_len=spec.frames, frame_interval=spec.stride,
-                     num_clips=spec.num_clips, test_mode=True),
-                dict(type="DecordDecode"), *spatial, dict(type="FormatShape", input_format="NCTHW"),
-                dict(type="PackActionInputs")]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ann:
-        for path, label in zip(manifest["path"], manifest["label"]):
-            ann.write(f"{Path(path).resolve()} {int(label)}\n")
-    try:
-        dataset = VideoDataset(ann.name, pipeline, test_mode=True)
-        loader = Runner.build_dataloader(dict(batch_size=batch, num_workers=workers, dataset=dataset,
-                                              sampler=dict(type="DefaultSampler", shuffle=False),
-                                              collate_fn=dict(type="pseudo_collate")), seed=0)
-        detector.model.eval()
-        start = time.perf_counter()
-        with torch.no_grad():
-            for data in loader:
-                detector.model.test_step(data)
-        return len(manifest) / (time.perf_counter() - start)
-    finally:
-        os.unlink(ann.name)
-
-
-def _num_frames(manifest) -> int:
-    from benchmark.data import video as video_io
-
-    video = video_io.open_video(str(manifest["path"].iloc[0]))
-    try:
-        return video.num_frames
-    finally:
-        video.close()
-
-
-def _vbench_frames(detector, num_frames: int) -> int:
-    import numpy as np
-
-    return len(np.unique(detector.clip_reader().frame_indices(num_frames, None)))
-
-
-def _mmaction2_frames(spec, num_frames: int) -> int:
-    import numpy as np
-    from mmaction.datasets.transforms import SampleFrames
-
-    sample = SampleFrames(clip_len=spec.frames, frame_interval=spec.stride, num_clips=spec.num_clips,
-                          test_mode=True)
-    out = sample({"total_frames": num_frames, "start_index": 0})
-    return len(np.unique(out["frame_inds"]))
-
-
-class GPUMonitor:
-    """Mean GPU utilisation (NVML, else nvidia-smi) and peak allocated memory over a block."""
-
-    def __init__(self, device):
-        self.cuda = str(device).startswith("cuda")
-        self.samples: list[float] = []
-        self._stop = None
-
-    def _sample(self):
+    torch.set_num_threads(split.threads)
+    for name, fn in measures.items():
+        if name == "mmaction2" and (world()[1] > 1 or state.get("mm_skip")):
+            continue
         try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-            read = lambda: float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)  # noqa: E731
-        except Exception:  # no NVML binding: ask nvidia-smi
-            import subprocess
-
-            def read():
-                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu",
-                                      "--format=csv,noheader,nounits"], capture_output=True,
-                                     text=True, timeout=5).stdout.split()
-                return float(out[0]) if out else float("nan")
-        while not self._stop.wait(0.1):
-            try:
-                self.samples.append(read())
-            except Exception:
-                return
-
-    def __enter__(self):
-        if self.cuda:
-            import threading
-
-            import torch
-
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.cuda:
-            import torch
-
-            torch.cuda.synchronize()
-            self._stop.set()
-            self._thread.join()
-            self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
-        return False
-
-    def stats(self) -> dict:
-        if not self.cuda:
-            return {}
-        import math
-
-        samples = [s for s in self.samples if not math.isnan(s)]
-        return {"gpu_util_mean": sum(samples) / len(samples) if samples else None,
-                "gpu_peak_mb": round(self.peak_mb, 1)}
+            with m.GPUMonitor(detector.device) as monitor:
+                rate = fn(detector, manifest, args.batch_size, split.workers)
+        except Exception as error:
+            if name != "mmaction2":
+                raise
+            # its pipeline has no fallback where decord fails (e.g. on 48 px wide videos)
+            rate, state["mm_error"] = None, str(error).strip().splitlines()[-1][:200]
+        if rate is None:  # mmaction2 failed or does not apply to this detector
+            state["mm_skip"] = True
+            continue
+        split.rounds.setdefault(name, []).append(rate)
+        if monitor.stats():
+            split.gpu.setdefault(name, monitor.stats())
 
 
-def main() -> int:
+def _measure_torchrun(split: Split, args) -> None:
+    """One round of a split with several processes: a child torchrun, one round, read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rates.json"
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={split.processes}", str(Path(__file__)), "--method", args.method,
+               "--config", args.config, "--limit", str(args.limit), "--batch-size", str(args.batch_size),
+               "--threads", str(split.threads), "--workers", str(split.workers), "--repeat", "1",
+               "--device", args.device, "--precision", args.precision, "--no-mmaction2",
+               "--json", str(out)] + (["--videos", args.videos] if args.videos else [])
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            raise SystemExit(f"bench_eval.py: error: the torchrun child for {split.label} failed:\n"
+                             f"{done.stderr[-2000:]}")
+        rates = json.loads(out.read_text())["splits"][0]["rates"]
+    for name, rate in rates.items():
+        split.rounds.setdefault(name, []).append(rate)
+
+
+def _resolve(split: Split, device: str, cores: int) -> None:
+    from benchmark.parallelism import choose
+
+    if split.processes > 1:
+        split.reason = f"{split.processes} processes x ({split.threads} threads, {split.workers} workers)"
+        return
+    chosen = choose(device, split.threads, split.workers, cores=cores)
+    split.threads, split.workers, split.reason = chosen.threads, chosen.workers, chosen.reason
+
+
+def _print_split(split: Split, head: str, state: dict) -> None:
+    rates = {name: split.median(name) for name in split.rounds}
+    print(f"{head}, split {split.label}: {split.processes} process(es) x {split.threads} torch "
+          f"threads, {split.workers} workers ({split.reason}); torch threads {split.threads}")
+    for name, rate in rates.items():
+        print(f"  {name:9s} {rate:8.1f} videos/s")
+    bound = min(rates["decode"], rates["forward"])
+    serial = 1.0 / (1.0 / rates["decode"] + 1.0 / rates["forward"])
+    print(f"  vbench / min(decode, forward) = {rates['vbench'] / bound:.3f} (target >= 0.9)")
+    if "mmaction2" in rates:
+        frames = state.get("frames", (None, None))
+        print(f"  mmaction2 test pipeline / min(decode, forward) = {rates['mmaction2'] / bound:.3f} "
+              f"(distinct frames decoded per video, first video: vbench {frames[0]}, "
+              f"mmaction2 {frames[1]})")
+    print(f"  serial bound 1/(1/decode + 1/forward) = {serial:.1f} videos/s; "
+          f"vbench / serial bound = {rates['vbench'] / serial:.3f}")
+    for name, stats in split.gpu.items():
+        print(f"  {name:9s} GPU utilisation {stats['gpu_util_mean'] or float('nan'):5.1f} %, "
+              f"peak memory {stats['gpu_peak_mb']:.0f} MiB")
+
+
+def print_grid(splits: list[Split], repeat: int) -> dict:
+    """The grid's table (medians; vbench over the best split's vbench) and the verdicts."""
+    best = max(splits, key=lambda s: s.median("vbench"))
+    print(f"\ngrid, medians of {repeat} interleaved rounds (videos/s):")
+    print(f"| split | processes | threads | workers | decode | forward | vbench | mmaction2 "
+          f"| vbench / min | vbench / mmaction2 | vbench / best |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    verdict = {"best": best.label}
+    for s in splits:
+        v, mm = s.median("vbench"), s.median("mmaction2")
+        bound = min(s.median("decode"), s.median("forward"))
+        mm_text, ratio_mm = (f"{mm:.1f}", f"{v / mm:.3f}") if mm else ("-", "-")
+        print(f"| {s.label} | {s.processes} | {s.threads} | {s.workers} | {s.median('decode'):.1f} "
+              f"| {s.median('forward'):.1f} | {v:.1f} | {mm_text} | {v / bound:.3f} | {ratio_mm} "
+              f"| {v / best.median('vbench'):.3f} |")
+        if mm:
+            verdict.setdefault("vbench_below_mmaction2", [])
+            if v < mm:
+                verdict["vbench_below_mmaction2"].append(s.label)
+    auto = next((s for s in splits if s.label == "auto"), None)
+    if auto is not None:
+        share = auto.median("vbench") / best.median("vbench")
+        verdict["auto_over_best"] = share
+        print(f"auto ({auto.threads} threads, {auto.workers} workers) / best ({best.label}) = "
+              f"{share:.3f} ({'meets' if share >= 0.95 else 'MISSES'} the 0.95 target)")
+    if "vbench_below_mmaction2" in verdict:
+        below = verdict["vbench_below_mmaction2"]
+        print(f"vbench >= mmaction2 in every split with both: {'yes' if not below else 'NO: ' + ', '.join(below)}")
+    return verdict
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--method", default="sta")
     parser.add_argument("--config", default="mini")
     parser.add_argument("--videos", help="folder of videos, manifest or dataset (default: vbench-mini)")
     parser.add_argument("--limit", type=int, default=200, help="at most this many videos")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads of the forward (default: torch's own choice)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="decoding workers (default: vbench's, benchmark.parallelism)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of the forward (default: vbench's, benchmark.parallelism)")
+    parser.add_argument("--grid", help="splits to measure interleaved: auto,TxW,TxW@P,... or all")
     parser.add_argument("--no-mmaction2", action="store_true",
                         help="skip the comparison with mmaction2's own test pipeline")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds; each rate is its best over the rounds")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each rate is its median over them")
     parser.add_argument("--precision", default="fp32",
                         help="comma-separated precisions whose forward is timed (fp32, bf16, fp16); "
                              "the first is the one vbench and mmaction2 run at")
     parser.add_argument("--json", help="write the results here as JSON")
     args = parser.parse_args()
+    for flag in ("threads", "workers"):
+        value = getattr(args, flag)
+        if value is not None and value < (1 if flag == "threads" else 0):
+            parser.error(f"--{flag} must be >= {1 if flag == 'threads' else 0}")
+    if args.grid and (args.threads is not None or args.workers is not None):
+        parser.error("--grid names its own threads and workers: give it alone")
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
+    if args.grid:
+        try:
+            parse_grid(args.grid, 1)
+        except ValueError as error:
+            parser.error(str(error))
+    return args
 
-    import torch
+
+def main() -> int:
+    args = _arguments()
+    import bench_measures as m
 
     from benchmark.detector import build_detector
     from benchmark.distributed import init_from_env, is_main, shutdown, world
+    from benchmark.parallelism import process_cores
     from benchmark.run_context import resolve_device
 
-    if args.threads < 0:
-        parser.error("--threads must be >= 0")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    cores = process_cores()
+    splits = (parse_grid(args.grid, cores) if args.grid
+              else [Split("auto" if args.threads is None and args.workers is None else "flags",
+                          args.threads, args.workers)])
     precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
-    manifest = _manifest(args.videos).head(args.limit).reset_index(drop=True)
+    manifest = m.manifest_of(args.videos).head(args.limit).reset_index(drop=True)
     device = init_from_env(resolve_device(args.device))
+    for split in splits:
+        _resolve(split, device, cores)
     detector = build_detector(args.method, args.config).to(device).set_inference(precisions[0])
-    _vbench_rate(detector, manifest.head(16), args.batch_size, args.workers)  # warm caches
-    processes = world()[1]
-    measures = {"decode": _decode_rate, "forward": _forward_rate, "vbench": _vbench_rate}
-    for extra in precisions[1:]:
-        measures[f"forward[{extra}]"] = _at_precision(_forward_rate, extra, precisions[0])
-    if processes == 1 and not args.no_mmaction2:
-        measures["mmaction2"] = _mmaction2_rate
-    rates, gpu = dict.fromkeys(measures, 0.0), {}
-    mm_error = None
-    # Rounds interleave the measures, so a slow spell of a shared machine hits all of them alike.
-    for _ in range(args.repeat):
-        for name, fn in list(measures.items()):
-            try:
-                with GPUMonitor(device) as monitor:
-                    rate = fn(detector, manifest, args.batch_size, args.workers)
-            except Exception as error:
-                if name != "mmaction2":
-                    raise
-                # its pipeline has no fallback where decord fails (e.g. on 48 px wide videos)
-                rate, mm_error = None, str(error).strip().splitlines()[-1][:200]
-            if rate is None:  # mmaction2 failed or does not apply to this detector
-                del measures[name], rates[name]
-            elif rate > rates[name]:
-                rates[name], gpu[name] = rate, monitor.stats()
-    frames = None  # distinct frames decoded per video (first video): vbench's, mmaction2's
-    if "mmaction2" in rates:
-        num_frames = _num_frames(manifest)
-        frames = _vbench_frames(detector, num_frames), _mmaction2_frames(detector.spec, num_frames)
-    main_process = is_main()
+    here = [s for s in splits if s.processes == 1]
+    m.vbench_rate(detector, manifest.head(16), args.batch_size, (here or splits)[0].workers)  # warm caches
+    measures, state = _measures(args, precisions), {}
+    for _ in range(args.repeat):  # interleaved rounds
+        for split in splits:
+            if split.processes == 1:
+                _measure_here(split, measures, detector, manifest, args, state)
+            else:
+                _measure_torchrun(split, args)
+    if any("mmaction2" in s.rounds for s in splits):
+        n = m.num_frames(manifest)
+        state["frames"] = m.vbench_frames(detector, n), m.mmaction2_frames(detector.spec, n)
+    main_process, processes = is_main(), world()[1]
     shutdown()
     if not main_process:
         return 0
-    bound = min(rates["decode"], rates["forward"])
-    serial = 1.0 / (1.0 / rates["decode"] + 1.0 / rates["forward"])
-    print(f"method {args.method}/{args.config}, {len(manifest)} videos, {detector.spec.num_clips} clip(s) "
-          f"x {detector.spec.frames} frames at {detector.spec.size}px, batch {args.batch_size}, "
-          f"{args.workers} workers, device {detector.device}, torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPU cores, {processes} process(es)")
-    for name, rate in rates.items():
-        print(f"  {name:9s} {rate:8.1f} videos/s")
-    print(f"  vbench / min(decode, forward) = {rates['vbench'] / bound:.3f} (target >= 0.9)")
-    if mm_error:
-        print(f"  mmaction2 test pipeline failed on these videos: {mm_error}")
-    if "mmaction2" in rates:
-        print(f"  mmaction2 test pipeline / min(decode, forward) = {rates['mmaction2'] / bound:.3f} "
-              f"(distinct frames decoded per video, first video: vbench {frames[0]}, "
-              f"mmaction2 {frames[1]})")
-    print(f"  serial bound 1/(1/decode + 1/forward) = {serial:.1f} videos/s; "
-          f"vbench / serial bound = {rates['vbench'] / serial:.3f}")
-    for name, stats in gpu.items():
-        if stats:
-            print(f"  {name:9s} GPU utilisation {stats['gpu_util_mean'] or float('nan'):5.1f} %, "
-                  f"peak memory {stats['gpu_peak_mb']:.0f} MiB")
+    head = (f"method {args.method}/{args.config}, {len(manifest)} videos, {detector.spec.num_clips} "
+            f"clip(s) x {detector.spec.frames} frames at {detector.spec.size}px, batch {args.batch_size}, "
+            f"device {detector.device}, {cores} CPU cores for this process, {processes} process(es)")
+    for split in splits:
+        _print_split(split, head, state)
+    if state.get("mm_error"):
+        print(f"  mmaction2 test pipeline failed on these videos: {state['mm_error']}")
+    verdict = print_grid(splits, args.repeat) if len(splits) > 1 else {}
     if args.json:
-        _write_json(args, detector, manifest, processes, rates, gpu, bound, serial, mm_error)
+        _write_json(args, detector, manifest, processes, splits, verdict, state)
     return 0
 
 
-def _at_precision(fn, precision: str, restore: str):
-    def measure(detector, manifest, batch, workers):
-        detector.set_inference(precision)
-        try:
-            return fn(detector, manifest, batch, workers)
-        finally:
-            detector.set_inference(restore)
-    return measure
-
-
-def _write_json(args, detector, manifest, processes, rates, gpu, bound, serial, mm_error) -> None:
-    import json
+def _write_json(args, detector, manifest, processes, splits, verdict, state) -> None:
     import platform
 
     import torch
 
     record = {"method": args.method, "config": args.config, "videos": len(manifest),
-              "batch_size": args.batch_size, "workers": args.workers,
-              "precision": args.precision, "device": str(detector.device),
+              "batch_size": args.batch_size, "precision": args.precision,
+              "device": str(detector.device),
               "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
               "torch": torch.__version__, "python": platform.python_version(),
               "processes": processes, "clips": detector.spec.num_clips, "frames": detector.spec.frames,
-              "size": detector.spec.size, "rates": rates, "gpu_stats": gpu,
-              "vbench_over_min": rates["vbench"] / bound, "serial_bound": serial,
-              "mmaction2_over_min": rates["mmaction2"] / bound if "mmaction2" in rates else None,
-              "mmaction2_error": mm_error,
+              "size": detector.spec.size, "repeat": args.repeat, "verdict": verdict,
+              "mmaction2_error": state.get("mm_error"), "load": os.getloadavg(),
+              "splits": [_split_json(s) for s in splits],
               "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     Path(args.json).write_text(json.dumps(record, indent=2))
+
+
+def _split_json(split: Split) -> dict:
+    rates = {name: split.median(name) for name in split.rounds}
+    bound = min(rates["decode"], rates["forward"])
+    return {"label": split.label, "threads": split.threads, "workers": split.workers,
+            "processes": split.processes, "reason": split.reason, "rates": rates,
+            "rounds": split.rounds, "gpu_stats": split.gpu,
+            "vbench_over_min": rates["vbench"] / bound,
+            "mmaction2_over_min": rates["mmaction2"] / bound if "mmaction2" in rates else None}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Decode frames from video files (decord, PyAV fallback) and from frame folders.
+"""Decode frames from video files (decord, PyAV for deeper than 8 bits and as fallback) and from
+frame folders.
 
 Every failure is a `VideoDecodeError(path, reason)` with one of these reasons, so runs can record
 the video as failed and go on:
@@ -7,9 +8,13 @@ the video as failed and go on:
 - ``undecodable: <decoder message>``, ``truncated: expected N frames, decoded M``,
 - ``requested frame i but the video has n frames``.
 
-decord is tried first because it seeks; when it cannot be imported, cannot open a file or fails
-while reading, PyAV decodes the file from the start and has the final word on why a file is bad
-(its error messages are the readable ones). decord's own log lines are silenced: ffmpeg's through
+Every file becomes 8-bit RGB one way, the reference: FFmpeg's swscale through PyAV,
+``frame.to_ndarray(format="rgb24")``. decord gives the same pixels on 8-bit files and seeks, so it
+decodes them; a file deeper than 8 bits (yuv420p10le, ...), where decord differs from the reference
+by several grey levels, is decoded by PyAV itself. The bit depth comes from the MP4/MOV sample
+entry (`benchmark.data.pixfmt`, microseconds), else from PyAV's header probe. When decord cannot be
+imported, cannot open a file or fails while reading, PyAV decodes the file from the start and has
+the final word on why a file is bad (its error messages are the readable ones). decord's own log lines are silenced: ffmpeg's through
 ``decord.logging``, its C++ ``ERROR opening`` line by pointing fd 2 at /dev/null while it opens a file.
 
 A truncated file is only reported when a requested frame lies beyond the decodable part: reading
@@ -27,6 +32,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from benchmark.data.pixfmt import bit_depth
 from benchmark.errors import VideoDecodeError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -231,12 +237,50 @@ def _pyav_read(path: str, indices: list[int], num_frames: int) -> np.ndarray:
     return np.stack([found[i] for i in indices])
 
 
+def source_bit_depth(path: str) -> int | None:
+    """Bits per luma sample of a video file: from its MP4/MOV header, else PyAV's probe; None
+    where neither can tell (the decoders then say what is wrong with the file)."""
+    depth = bit_depth(path)
+    if depth is not None:
+        return depth
+    import av
+
+    try:
+        with av.open(path) as container:
+            fmt = container.streams.video[0].codec_context.format
+            return max(c.bits for c in fmt.components) if fmt is not None else None
+    except Exception:  # no video stream, undecodable: not this function's to report
+        return None
+
+
+def decoding_record() -> dict:
+    """How video files become RGB frames, for run.json."""
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    decord = f"decord {version('decord')}" if _decord() is not None else "decord (not importable)"
+    reference = f"PyAV {version('av')}: FFmpeg swscale, frame.to_ndarray(format='rgb24')"
+    return {"8-bit": decord + (", pixel-identical to the reference on 8-bit files"
+                               if _decord() is not None else "; PyAV decodes instead"),
+            "deeper than 8 bits": reference + " (the reference)",
+            "fallback": "PyAV where decord cannot open or read a file",
+            "bit depth from": "the MP4/MOV sample entry (avcC SPS, hvcC, vpcC, av1C), else PyAV's probe",
+            "frame folders": "OpenCV imread (IMREAD_COLOR: 8-bit), PIL where OpenCV fails"}
+
+
 class VideoFile:
-    """A video file: decord when it can, PyAV otherwise."""
+    """A video file: decord when it can and the file is 8-bit, PyAV otherwise (`decoder` says
+    which)."""
 
     def __init__(self, path: str):
         self.path = path
-        self._reader = self._open_decord()
+        self.depth = source_bit_depth(path)
+        self._reader = self._open_decord() if self.depth in (None, 8) else None
         if self._reader is not None and len(self._reader) > 0:
             self.num_frames = len(self._reader)
             self._info = None
@@ -244,6 +288,11 @@ class VideoFile:
             self._reader = None
             self._info = _pyav_probe(path)
             self.num_frames = self._info.num_frames
+
+    @property
+    def decoder(self) -> str:
+        """``decord`` or ``pyav``: which decoder reads this file now."""
+        return "decord" if self._reader is not None else "pyav"
 
     def _open_decord(self):
         decord = _decord()
