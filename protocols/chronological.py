@@ -64,7 +64,7 @@ PRIMARY_METRIC = Metric("mean_auc_later", "mean AUC (later generators)", descrip
 LEADERBOARD = (Metric("mean_auc_up_to_cut", "mean AUC (up to the cut)", description="mean AUC "
                       "over the cells whose generator was released up to the cut (trained on)"),)
 METRICS = (PRIMARY_METRIC, *LEADERBOARD,
-           Metric("cut", "cut", None, tasks=(), format="text", description="the cut date"),
+           Metric("cut_date", "cut", None, tasks=(), format="text", description="the cut date"),
            Metric("release_date", "released", None, tasks=(), format="text"),
            Metric("date_precision", "precision", None, tasks=(), format="text",
                   description="month or day"),
@@ -177,42 +177,53 @@ def score(ctx, unit: Unit) -> pd.DataFrame:
 def metrics(scores: pd.DataFrame, options: dict) -> dict:
     """Rows per (cut, later generator) with intervals and months since the cut; the seen cells
     apart; per cut the mean AUCs with joint-bootstrap intervals; the dates used."""
-    from benchmark.intervals import SETTINGS, summary_interval
+    from benchmark.intervals import SETTINGS
 
-    cells, _ = cross_generator.cell_rows(scores)
-    units = scores.drop_duplicates("unit").set_index("unit")
-    for row in cells:
-        dates = scores[scores["generator"] == row["test_set"]].iloc[0]
-        cut = ReleaseDate.parse(units.at[row["train_set"], "cut"])
-        row.update(cut=str(cut), release_date=dates["release_date"],
-                   months_since_cut=ReleaseDate.parse(dates["release_date"]).months_after(cut))
+    cells = _dated_cells(scores)
     reps, kept, key = cross_generator.cell_replicates(scores, cells)  # [B, defined cells]
-    later = np.array([not cells[i]["seen"] for i in kept], dtype=bool)
-    unit_of = np.array([cells[i]["train_set"] for i in kept])
-
-    def joint(mask):
-        return summary_interval(reps[:, mask].mean(axis=1)) if mask.any() else None
-
     per_cut = []
-    for unit, info in units.iterrows():
-        mine = [r for r in cells if r["train_set"] == unit]
-        seen = info[MEMBERS]
-        per_cut.append({"cut": info["cut"], "train_set": unit, "train_generators": ", ".join(seen),
-                        "n_train_generators": len(seen),
-                        "n_later_generators": sum(not r["seen"] for r in mine),
-                        "mean_auc_later": _mean(r["auc"] for r in mine if not r["seen"]),
-                        "mean_auc_up_to_cut": _mean(r["auc"] for r in mine if r["seen"]),
-                        "ci": {k: (joint(m & (unit_of == unit)) or {}).get("interval")
-                               for k, m in (("mean_auc_later", later), ("mean_auc_up_to_cut", ~later))}})
-    summary = {"mean_auc_later": _mean(r["auc"] for r in cells if not r["seen"]),
-               "mean_auc_up_to_cut": _mean(r["auc"] for r in cells if r["seen"])}
-    summary_ci = {k: joint(m) for k, m in (("mean_auc_later", later), ("mean_auc_up_to_cut", ~later))}
+    for unit, info in scores.drop_duplicates("unit").set_index("unit").iterrows():
+        means, ci = _means(cells, reps, kept, unit)
+        seen = list(info[MEMBERS])
+        per_cut.append({"cut_date": info["cut"], "train_set": unit, "train_generators": ", ".join(seen),
+                        "n_train_generators": len(seen), "n_later_generators": sum(
+                            not r["seen"] for r in cells if r["train_set"] == unit),
+                        **means, "ci": {k: (v or {}).get("interval") for k, v in ci.items()}})
+    summary, summary_ci = _means(cells, reps, kept)
     return {"rows": sorted((r for r in cells if not r["seen"]),
-                           key=lambda r: (r["cut"], r["months_since_cut"], r["test_set"])),
+                           key=lambda r: (r["cut_date"], r["months_since_cut"], r["test_set"])),
             "seen_rows": [r for r in cells if r["seen"]], "cuts": per_cut,
             "auc_matrix": _matrix(cells, scores), "release_dates": _dates_used(scores),
             "summary": summary, "summary_ci": {k: v for k, v in summary_ci.items() if v},
             "resample_key": key, "intervals": SETTINGS}
+
+
+def _dated_cells(scores: pd.DataFrame) -> list[dict]:
+    """cross_generator's rows per (unit, generator), each with its cut, the generator's release
+    date and the months between."""
+    cells, _ = cross_generator.cell_rows(scores)
+    cut_of = dict(zip(scores["unit"], scores["cut"]))
+    released = dict(zip(scores["generator"], scores["release_date"]))
+    for row in cells:
+        cut, date = ReleaseDate.parse(cut_of[row["train_set"]]), released[row["test_set"]]
+        row.update(cut_date=str(cut), release_date=date,
+                   months_since_cut=ReleaseDate.parse(date).months_after(cut))
+    return cells
+
+
+def _means(cells: list[dict], reps: np.ndarray, kept: list[int], unit: str | None = None
+           ) -> tuple[dict, dict]:
+    """Mean AUC over the later cells and over the seen ones (of one unit, or all), and their
+    joint-bootstrap intervals from the cells' shared replicates ``reps`` [B, len(kept)]."""
+    from benchmark.intervals import summary_interval
+
+    values, intervals = {}, {}
+    for name, later in (("mean_auc_later", True), ("mean_auc_up_to_cut", False)):
+        mask = np.array([cells[i]["seen"] != later and unit in (None, cells[i]["train_set"])
+                         for i in kept], dtype=bool)
+        values[name] = _mean(cells[i]["auc"] for i, m in zip(kept, mask) if m)
+        intervals[name] = summary_interval(reps[:, mask].mean(axis=1)) if mask.any() else None
+    return values, intervals
 
 
 def _mean(values) -> float | None:
@@ -230,7 +241,7 @@ def _order(scores: pd.DataFrame) -> list[str]:
 
 def _matrix(cells: list[dict], scores: pd.DataFrame) -> dict:
     """AUC per cut (rows, in time order) and generator (columns, by release date)."""
-    rows = list(dict.fromkeys(r["train_set"] for r in sorted(cells, key=lambda r: r["cut"])))
+    rows = list(dict.fromkeys(r["train_set"] for r in sorted(cells, key=lambda r: r["cut_date"])))
     cols = [g for g in _order(scores) if any(r["test_set"] == g for r in cells)]
     auc = {(r["train_set"], r["test_set"]): r["auc"] for r in cells}
     return {"rows": rows, "cols": cols, "values": [[auc.get((r, c)) for c in cols] for r in rows]}
@@ -250,9 +261,9 @@ def cells(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 # ----------------------------------------------------------------------------- presentation
-ROW_COLUMNS = ("cut", "test_set", "release_date", "months_since_cut", "n_videos", "auc", "ap",
+ROW_COLUMNS = ("cut_date", "test_set", "release_date", "months_since_cut", "n_videos", "auc", "ap",
                "eer", "acc_at_val", "tpr_at_fpr5", "n_failed", "note")
-CUT_COLUMNS = ("cut", "n_train_generators", "train_generators", "n_later_generators",
+CUT_COLUMNS = ("cut_date", "n_train_generators", "train_generators", "n_later_generators",
                "mean_auc_later", "mean_auc_up_to_cut")
 DATE_TABLE = ("test_set", *DATE_COLUMNS)
 
@@ -317,8 +328,8 @@ def months_curve(rows: list[dict]) -> dict:
         return c["top"] + (1 - auc) * c["plot_h"]
 
     series = []
-    for i, cut in enumerate(dict.fromkeys(r["cut"] for r in rows)):
-        mine = [r for r in rows if r["cut"] == cut and r["auc"] is not None]
+    for i, cut in enumerate(dict.fromkeys(r["cut_date"] for r in rows)):
+        mine = [r for r in rows if r["cut_date"] == cut and r["auc"] is not None]
         months = sorted({r["months_since_cut"] for r in mine})
         means = [np.mean([r["auc"] for r in mine if r["months_since_cut"] == m]) for m in months]
         dots = [{"x": f"{x(r['months_since_cut']):.1f}", "y": f"{y(r['auc']):.1f}",

@@ -114,18 +114,18 @@ def test_run_trains_one_model_per_cut_on_the_generators_up_to_it(tmp_path, fake_
         assert set(train["split"]) == {"train"} and set(val["split"]) == {"val"}
         assert set(val["generator"]) == {"real", *EMBEDDED[:size]}
     results = json.loads((run_dir / "metrics.json").read_text())
-    cells = [(r["cut"], r["test_set"], r["months_since_cut"]) for r in results["rows"]]
+    cells = [(r["cut_date"], r["test_set"], r["months_since_cut"]) for r in results["rows"]]
     assert cells == [("2022-07", "frame_interp", 6), ("2022-07", "flicker", 12),
                      ("2022-07", "oversmooth", 18), ("2023-01", "flicker", 6),
                      ("2023-01", "oversmooth", 12), ("2023-07", "oversmooth", 6)]
     assert len(results["seen_rows"]) == 1 + 2 + 3
     scores = pd.read_parquet(run_dir / "scores.parquet")
     for row in results["rows"]:
-        test = scores[(scores["unit"] == f"up to {row['cut']}") & (scores["split"] == "test")
+        test = scores[(scores["unit"] == f"up to {row['cut_date']}") & (scores["split"] == "test")
                       & scores["generator"].isin(["real", row["test_set"]])]
         assert row["auc"] == pytest.approx(roc_auc_score(test["label"], test["score"]))
         assert row["ci"]["auc"]["low"] <= row["auc"] <= row["ci"]["auc"]["high"]
-    first = [r["auc"] for r in results["rows"] if r["cut"] == "2022-07"]
+    first = [r["auc"] for r in results["rows"] if r["cut_date"] == "2022-07"]
     assert results["cuts"][0]["mean_auc_later"] == pytest.approx(np.mean(first))
     assert results["summary"]["mean_auc_later"] == pytest.approx(np.mean([r["auc"] for r in results["rows"]]))
     interval = results["summary_ci"]["mean_auc_later"]["interval"]
@@ -133,7 +133,7 @@ def test_run_trains_one_model_per_cut_on_the_generators_up_to_it(tmp_path, fake_
     # from the score table alone
     assert chronological.metrics(scores, {})["rows"] == results["rows"]
     csv = pd.read_csv(run_dir / "metrics.csv")
-    assert len(csv) == 6 and {"cut", "months_since_cut", "release_date", "auc"} <= set(csv.columns)
+    assert len(csv) == 6 and {"cut_date", "months_since_cut", "release_date", "auc"} <= set(csv.columns)
     page = (run_dir / "report.html").read_text()
     assert "AUC against months since the cut" in page and page.count("<circle") >= 6
     assert "synthetic date for the embedded corpus" in page
@@ -216,6 +216,6 @@ def test_sta_runs_two_cuts_on_the_tiny_corpus(tiny_manifest, tmp_path):
                                 options={"cuts": "2022-07,2023-07"},
                                 cfg_options={"train.epochs": 1, "train.batch_size": 4}))
     results = json.loads((report.parent / "metrics.json").read_text())
-    assert [c["cut"] for c in results["cuts"]] == ["2022-07", "2023-07"]
+    assert [c["cut_date"] for c in results["cuts"]] == ["2022-07", "2023-07"]
     assert len(results["rows"]) == 4 + 2  # later generators of vbench-mini per cut
     assert all(r["auc"] is not None for r in results["rows"])
