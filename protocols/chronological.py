@@ -93,6 +93,7 @@ def plan(ctx) -> list[Unit]:
         raise DataError(f"{ctx.request.data}: no generated videos (label 1): nothing to date")
     table = load_dates(ctx.options["release_dates"].split(DIGEST)[0] or None)
     entries = dated(generators, table, ctx.data_name)
+    generators.sort(key=lambda g: (_sort_key(entries[g].date), g))  # release order
     cuts = choose_cuts(entries, ctx.options["cuts"], table, ctx.data_name)
     tested = set(manifest.loc[(manifest["split"] == "test") & (manifest["label"] == 1), "generator"])
     units, trained = [], set()
@@ -135,11 +136,10 @@ def choose_cuts(entries: dict[str, Entry], given: tuple[str, ...], table: DateTa
                 ) -> list[ReleaseDate]:
     """The given cuts, each checked, or every release date that leaves a later generator."""
     dates = [e.date for e in entries.values()]
-    latest = max(dates, key=lambda d: (d.month_index, d.day or 0))
-    earliest = min(dates, key=lambda d: (d.month_index, d.day or 0))
+    latest, earliest = max(dates, key=_sort_key), min(dates, key=_sort_key)
     if not given:
         cuts = sorted({d for d in dates if any(not o.up_to(d) for o in dates)},
-                      key=lambda d: (d.month_index, d.day or 0))
+                      key=_sort_key)
         if not cuts:
             raise DataError(f"{table.describe()}: every generator of data {data!r} is dated "
                             f"{latest} or in its month: no cut leaves a later generator")
@@ -155,6 +155,10 @@ def choose_cuts(entries: dict[str, Entry], given: tuple[str, ...], table: DateTa
                             f"released up to it; the earliest is {earliest} "
                             f"({_named(entries, earliest)}; dates from {table.describe()})")
     return cuts
+
+
+def _sort_key(date: ReleaseDate) -> tuple[int, int]:
+    return date.month_index, date.day or 0
 
 
 def _named(entries: dict[str, Entry], date: ReleaseDate) -> str:
@@ -234,7 +238,7 @@ def _mean(values) -> float | None:
 def _order(scores: pd.DataFrame) -> list[str]:
     """Generators by release date, then name."""
     fakes = scores[scores["label"] == 1].drop_duplicates("generator")
-    key = {g: (ReleaseDate.parse(d).month_index, ReleaseDate.parse(d).day or 0, g)
+    key = {g: (*_sort_key(ReleaseDate.parse(d)), g)
            for g, d in zip(fakes["generator"], fakes["release_date"])}
     return sorted(key, key=key.get)
 
