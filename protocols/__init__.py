@@ -14,6 +14,7 @@ BUILTIN = {
     "source_tracing": "attribute each video to its generator (real is a class); closed and open set",
     "robustness": "clean and perturbed test videos: AUC against severity per perturbation",
     "protection_efficacy": "generation-time defences: MMVGM protection and the LVDM early-exit guard",
+    "chronological": "train on the generators released up to each cut date, test on the later ones",
 }
 
 

@@ -153,8 +153,23 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
     """Metric rows per (train set, test generator) with intervals, the AUC matrix, the summary
     (mean AUCs) with joint-bootstrap intervals and replicates, per-train-set reliability bins, and
     ``held_out``: the test generators no unit trained on (only when there are some)."""
+    from benchmark.intervals import SETTINGS
+
+    rows, reliability = cell_rows(scores)
+    frame = pd.DataFrame(rows)
+    held = _held_out(scores)  # recorded only where there are some: earlier runs had none
+    return {"rows": rows, "auc_matrix": _matrix(frame), "summary": _summary(frame),
+            **_summary_intervals(scores, rows), "intervals": SETTINGS, "reliability": reliability,
+            **({"held_out": held} if held else {})}
+
+
+def cell_rows(scores: pd.DataFrame) -> tuple[list[dict], dict]:
+    """Per (unit, test generator): its generated test videos against the real test videos, every
+    binary and deployment metric with its interval, ACC at the unit's validation threshold, and
+    ``seen`` (the unit trained on the generator); plus each unit's reliability bins. Other
+    protocols that train one model per generator set (``chronological``) read the same rows."""
     from benchmark.deployment import deployment_summary, reliability_diagram
-    from benchmark.intervals import SETTINGS, binary_intervals
+    from benchmark.intervals import binary_intervals
 
     rows, reliability = [], {}
     for unit, part in scores.groupby("unit", sort=False):
@@ -173,11 +188,7 @@ def metrics(scores: pd.DataFrame, options: dict) -> dict:
             row["ci"] = binary_intervals(y, s, ok["source_id"].to_numpy(), row)
             rows.append({"train_set": unit, "test_set": gen, "seen": gen in seen,
                          "n_failed": int((subset["status"] != "ok").sum()), **row})
-    frame = pd.DataFrame(rows)
-    held = _held_out(scores)  # recorded only where there are some: earlier runs had none
-    return {"rows": rows, "auc_matrix": _matrix(frame), "summary": _summary(frame),
-            **_summary_intervals(scores, rows), "intervals": SETTINGS, "reliability": reliability,
-            **({"held_out": held} if held else {})}
+    return rows, reliability
 
 
 def _deployment(summary_fn, y, s) -> dict:
@@ -188,29 +199,39 @@ def _deployment(summary_fn, y, s) -> dict:
     return out
 
 
-def _summary_intervals(scores: pd.DataFrame, rows: list[dict]) -> dict:
-    """Joint bootstrap of the mean AUCs: the test videos resampled once per replicate, every cell
-    recomputed on it; replicates stored so that runs over the same videos compare paired."""
-    from benchmark.intervals import joint_auc_replicates, resample_key, summary_interval
+def cell_replicates(scores: pd.DataFrame, rows: list[dict]) -> tuple[np.ndarray, list[int], str]:
+    """The AUC of every row with an AUC on the same bootstrap resamples of the test videos.
+
+    Returns ``(replicates [B, cells], row index of each cell, resample key)``: a summary over
+    some rows (a mean) takes the mean of their columns per replicate, so its interval is joint."""
+    from benchmark.intervals import joint_auc_replicates, resample_key
 
     test = scores[(scores["split"] == "test") & (scores["status"] == "ok")]
     videos = test.drop_duplicates("video_id").sort_values("video_id").reset_index(drop=True)
     position = {v: i for i, v in enumerate(videos["video_id"])}
-    cells, kinds = [], []
-    for row in rows:
+    cells, kept = [], []
+    for i, row in enumerate(rows):
         if row["auc"] is None:
             continue
         part = test[(test["unit"] == row["train_set"]) & test["generator"].isin([REAL, row["test_set"]])]
         cells.append((part["video_id"].map(position).to_numpy(), part["score"].to_numpy(float)))
-        kinds.append(row["seen"])
-    reps = joint_auc_replicates(videos, cells)  # [B, cells]
-    kinds = np.array(kinds, dtype=bool)
+        kept.append(i)
+    return joint_auc_replicates(videos, cells), kept, resample_key(videos)
+
+
+def _summary_intervals(scores: pd.DataFrame, rows: list[dict]) -> dict:
+    """Joint bootstrap of the mean AUCs: the test videos resampled once per replicate, every cell
+    recomputed on it; replicates stored so that runs over the same videos compare paired."""
+    from benchmark.intervals import summary_interval
+
+    reps, kept, key = cell_replicates(scores, rows)  # [B, cells]
+    kinds = np.array([rows[i]["seen"] for i in kept], dtype=bool)
     out = {}
-    for key, mask in (("mean_auc_unseen", ~kinds), ("mean_auc_seen", kinds),
-                      ("mean_auc", np.ones_like(kinds))):
+    for name, mask in (("mean_auc_unseen", ~kinds), ("mean_auc_seen", kinds),
+                       ("mean_auc", np.ones_like(kinds))):
         if mask.any():
-            out[key] = summary_interval(reps[:, mask].mean(axis=1))
-    return {"summary_ci": out, "resample_key": resample_key(videos)}
+            out[name] = summary_interval(reps[:, mask].mean(axis=1))
+    return {"summary_ci": out, "resample_key": key}
 
 
 def cells(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:

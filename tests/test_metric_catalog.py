@@ -17,7 +17,7 @@ import pytest
 from benchmark import report
 from benchmark.errors import RegistryError, UnknownKeyError
 from benchmark.metric_catalog import CATALOG, Metric, MetricCatalog, fill_from_plugins
-from protocols import (PROTOCOLS, cross_dataset, cross_generator, get_protocol,
+from protocols import (PROTOCOLS, chronological, cross_dataset, cross_generator, get_protocol,
                        protection_efficacy, robustness, source_tracing)
 from tests.protocols.test_source_tracing import _table as tracing_table
 from tests.test_report import _scores
@@ -98,6 +98,16 @@ def _cross_dataset_scores() -> pd.DataFrame:
     return frame
 
 
+def _chronological_scores() -> pd.DataFrame:
+    """One cut (2023-01) trained on gen_a; gen_b released 5 months later."""
+    frame = _binary_scores()
+    frame = frame[frame["unit"] == "gen_a"].assign(unit="up to 2023-01", cut="2023-01")
+    frame["release_date"] = frame["generator"].map({"gen_a": "2023-01", "gen_b": "2023-06"}).fillna("")
+    frame["date_precision"] = np.where(frame["label"] == 1, "month", "")
+    frame["release_source"], frame["date_origin"] = "a test", "dates.yaml:1"
+    return frame
+
+
 def _robustness_scores() -> pd.DataFrame:
     clean = _binary_scores()
     clean = clean[clean["unit"] == "gen_a"].assign(perturbation="none", severity=0)
@@ -150,6 +160,9 @@ def _results(name: str) -> tuple[dict[str, Any], pd.DataFrame]:
     if name == "cross_dataset":
         scores = _cross_dataset_scores()
         return cross_dataset.metrics(scores, {}), scores
+    if name == "chronological":
+        scores = _chronological_scores()
+        return chronological.metrics(scores, {}), scores
     if name == "robustness":
         scores = _robustness_scores()
         return robustness.metrics(scores, {}), scores
@@ -161,6 +174,7 @@ def _results(name: str) -> tuple[dict[str, Any], pd.DataFrame]:
 
 
 VIEWS = {"cross_generator": "cross_generator", "cross_dataset": "cross_dataset",
+         "chronological": "chronological",
          "robustness": "robustness", "source_tracing": "source_tracing",
          "lvdm": "protection_efficacy", "protection": "protection_efficacy"}
 
@@ -185,8 +199,10 @@ def _tables(view: Any) -> Iterator[dict[str, Any]]:
 
 
 def _numeric(table: dict[str, Any], column: int) -> bool:
-    """Whether a column shows numbers (yes/no cells sort as 1/0 but are not numbers)."""
+    """Whether a column shows numbers (yes/no cells sort as 1/0 but are not numbers, nor are
+    dates such as 2024-02 or 2024-02-15)."""
     return any(re.fullmatch(r"-?[0-9.e+-]+|inf", row[column]["sort"] or "x")
+               and not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", row[column]["sort"])
                and row[column]["text"] not in ("yes", "no") for row in table["rows"])
 
 
