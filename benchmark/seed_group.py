@@ -103,13 +103,34 @@ def board_entry(group: SeedGroupData, results: dict[str, Any]) -> RunData:
             "manifest_hash": f"{results['data_key']} (seeds {','.join(map(str, group.seeds))})",
             "seed": ",".join(map(str, group.seeds)), "cfg_overrides": r.get("cfg_overrides"),
             "weights": first.get("weights"), "seed_group": True,
-            "timings": {"total": sum(t for t in timings if t is not None)}}
+            "timings": {"total": sum(t for t in timings if t is not None)},
+            "cost": group_cost(group)}
     summary = results["summary"]
     board = {"summary": {k: v["mean"] for k, v in summary.items()},
              "summary_ci": {k: {"interval": v["interval"], "replicates": v["replicates"]}
                             for k, v in summary.items()},
              "resample_key": results["resample_key"], "seed_group": results}
     return RunData.from_memory(group.path, info, group.members[0].scores, board)
+
+
+def group_cost(group: SeedGroupData) -> dict[str, Any] | None:
+    """The members' cost blocks as one: each measured column the mean over the seeds that have
+    it (None unless every seed has it), the device and threads of the first seed; None when no
+    member recorded a cost."""
+    from benchmark.metric_catalog import COST_COLUMNS
+
+    blocks = [m.results.get("cost") or m.info.get("cost") for m in group.members]
+    if not all(blocks):
+        return None
+    out = dict(blocks[0])
+    for key in COST_COLUMNS:
+        values = [b.get(key) for b in blocks]
+        if key != "cost_device" and all(isinstance(v, (int, float)) for v in values):
+            out[key] = float(np.mean(values))
+        elif key != "cost_device":
+            out[key] = None
+    out["note"] = f"mean over seeds {','.join(map(str, group.seeds))}"
+    return out
 
 
 def as_entry(item):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -184,6 +185,8 @@ def test_report_ranks_groups_together_and_regress_gates_a_group(groups, tmp_path
     board = pd.read_csv(tmp_path / "r" / "leaderboard.csv")
     assert len(board) == 2 and board["data"].nunique() == 1 and set(board["rank"]) <= {1, 2}
     assert {"mean_auc_unseen_sd", "mean_auc_unseen_min", "mean_auc_unseen_max"} <= set(board)
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "\\u000a" not in md and "\n|---|---:|---|---:|---|---|\n" in md  # tables, not one line
     base = tmp_path / "baselines"
     gate = ["regress", str(groups["a"]), "--baseline", str(base), "--out", str(tmp_path / "v")]
     assert main([*gate, "--write-baseline"]) == 0
@@ -195,3 +198,22 @@ def test_report_ranks_groups_together_and_regress_gates_a_group(groups, tmp_path
     (base / "cross_generator" / "sta-mini.seeds.json").rename(base / "g.json")
     _refused(capsys, ["regress", str(groups["other_seeds"]), "--baseline", str(base / "g.json"),
                       "--out", str(tmp_path / "w")], "seeds 0,1", "seeds 0,2")
+
+
+def test_a_groups_cost_is_its_seeds_mean() -> None:
+    from types import SimpleNamespace
+
+    from benchmark.seed_group import group_cost
+
+    def member(forward, params, decode):
+        return SimpleNamespace(results={"cost": {"forward_ms_per_video": forward, "params": params,
+                                                 "decode_ms_per_video": decode, "device": "cpu",
+                                                 "threads": 1}}, info={})
+
+    group = SimpleNamespace(seeds=[0, 1], members=[member(10.0, 5, 2.0), member(20.0, 5, None)])
+    cost = group_cost(group)
+    assert cost["forward_ms_per_video"] == 15.0 and cost["params"] == 5.0
+    assert cost["decode_ms_per_video"] is None  # one seed did not measure it: no mean
+    assert cost["device"] == "cpu" and cost["note"] == "mean over seeds 0,1"
+    group.members[1].results = {}
+    assert group_cost(group) is None
