@@ -98,6 +98,18 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     return RunData(run_dir, info, scores, results, shortcuts)
 
 
+def _read_record(path: Path, keys, missing: str) -> dict[str, Any]:
+    """The JSON object at ``path`` holding every key of ``keys``; a `DataError` saying
+    ``"<folder>: <missing> (no <file>)"`` when the file is absent, naming the file otherwise."""
+    if not path.is_file():
+        raise DataError(f"{path.parent}: {missing} (no {path.name})")
+    record = read_json(path)
+    lacking = [key for key in keys if key not in record]
+    if lacking:
+        raise DataError(f"{path}: missing key(s) {', '.join(lacking)}")
+    return record
+
+
 def read_info(run_dir: str | os.PathLike) -> dict[str, Any]:
     """``run.json`` of a complete run of a known protocol.
 
@@ -107,12 +119,7 @@ def read_info(run_dir: str | os.PathLike) -> dict[str, Any]:
     """
     run_dir = Path(run_dir)
     path = run_dir / "run.json"
-    if not path.is_file():
-        raise DataError(f"{run_dir}: not a run directory (no run.json)")
-    info = read_json(path)
-    lacking = [key for key in INFO_KEYS if key not in info]
-    if lacking:
-        raise DataError(f"{path}: missing key(s) {', '.join(lacking)}")
+    info = _read_record(path, INFO_KEYS, "not a run directory")
     if info.get("status") != "complete":
         stopped = f" ({info['error']})" if info.get("error") else ""
         raise DataError(f"{path}: the run is not complete (key status is {info.get('status')!r}"
@@ -215,12 +222,7 @@ def load_group(group_dir: str | os.PathLike) -> SeedGroupData:
     """
     group_dir = Path(group_dir)
     path = group_dir / GROUP_FILE
-    if not path.is_file():
-        raise DataError(f"{group_dir}: not a seed group (no {GROUP_FILE})")
-    record = read_json(path)
-    lacking = [key for key in GROUP_KEYS if key not in record]
-    if lacking:
-        raise DataError(f"{path}: missing key(s) {', '.join(lacking)}")
+    record = _read_record(path, GROUP_KEYS, "not a seed group")
     if record["kind"] != "seed_group" or record["format"] != GROUP_FORMAT:
         raise DataError(f"{path}: expected kind 'seed_group' of format {GROUP_FORMAT}, got "
                         f"kind {record['kind']!r} format {record['format']!r}")

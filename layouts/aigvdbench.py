@@ -43,6 +43,7 @@ READS = ("data_splits/{train,val,test}.jsonl, one {\"Video_id\", \"Video_Prompts
 SOURCES = ("source_id = Video_id: a prompt and the OpenVid-HD real clip it describes, one source "
            "across every generator")
 
+
 def detect(path: str) -> bool:
     """A folder holding ``data_splits/`` with ``.jsonl`` split files."""
     folder = os.path.join(path, SPLIT_DIR)

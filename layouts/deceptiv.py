@@ -36,6 +36,7 @@ READS = ("{generator|Real}/{category}/splits/{train,val,test}.txt (one name per 
 SOURCES = ("source_id = (category, video name): a fake named like the real video of its "
            "category that it was conditioned on joins it")
 
+
 def register(plugin) -> None:
     plugin.layout("deceptiv", "layouts.deceptiv:read",
                   "DecepTIV: {root}/{generator|Real}/{category}/{splits/{train,val,test}.txt, "

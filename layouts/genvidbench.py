@@ -47,6 +47,7 @@ READS = ("label/fake_real_label/{train,test}.txt, mmaction2 VideoDataset annotat
 SOURCES = ("source_id = the file stem: one prompt and first frame, shared by a pair's generators "
            "and its real video")
 
+
 def detect(path: str) -> bool:
     """A folder holding ``label/fake_real_label/``."""
     return os.path.isdir(os.path.join(path, LABEL_DIR))

@@ -42,6 +42,7 @@ READS = ("datasets/train.csv, val_ood.csv and val_id.csv as DeMamba's Preprocess
 SOURCES = ("one source per video: GenVideo publishes no prompt or source ids (only vbench's "
            "shared-stem rule joins videos, within a split)")
 
+
 def detect(path: str) -> bool:
     """A folder whose ``datasets/`` holds ``train.csv`` or ``val_ood.csv``."""
     folder = os.path.join(path, LIST_DIR)

@@ -39,6 +39,7 @@ READS = ("{T2V|I2V}/videos/{raw|canonical|crf23|crf40}/{generator}/<ID>_<generat
 SOURCES = ("source_id = the FF++/DFD pair id <ID>: a real video, every fake made from it and "
            "all their compression versions")
 
+
 def register(plugin) -> None:
     plugin.layout("synthforensics", "layouts.synthforensics:read",
                   "SynthForensics: {root}/{T2V|I2V}/videos/{raw|canonical|crf23|crf40}/{generator}/"

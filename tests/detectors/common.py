@@ -53,6 +53,18 @@ def load_error(detector, state: dict, path: Path) -> str:
     return str(err.value)
 
 
+def refused_paper_run(capsys, method: str, out: Path, *extra: str) -> str:
+    """Runs ``vbench run --protocol cross_generator --method METHOD --config paper --dry-run``
+    and returns stderr, asserting exit 2 with exactly one ``vbench: error:`` line."""
+    from benchmark.cli import main
+
+    code = main(["run", "--protocol", "cross_generator", "--method", method, "--config", "paper",
+                 *extra, "--out", str(out), "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("vbench: error:") == 1, err
+    return err
+
+
 def train_step(model: torch.nn.Module, optimizer: dict, clips: torch.Tensor) -> dict:
     """One mmaction2 ``train_step`` of ``model`` on uint8 ``clips`` ``[2, 3, T, H, W]`` labelled
     real (0) and fake (1), with an mmengine ``OptimWrapper`` around ``optimizer``; returns the

@@ -16,7 +16,7 @@ from benchmark.errors import WeightsError
 from benchmark.registry import registry
 from detectors.d3.head import second_order_std
 from detectors.d3.reader import crop_long_side
-from tests.detectors.common import random_clips
+from tests.detectors.common import random_clips, refused_paper_run
 
 # a small X-CLIP whose vision tower is the d3 test encoder (the text tower is tiny and unused)
 VISION = {"image_size": 32, "patch_size": 16, "num_frames": 4, "hidden_size": 32,
@@ -167,13 +167,8 @@ def test_train_records_that_nothing_was_trained(tmp_path):
 
 def test_a_paper_run_without_the_encoder_is_refused_before_anything_is_written(tmp_path, capsys):
     """D3 trains nothing: with no encoder to load its paper config would score noise."""
-    from benchmark.cli import main
-
     out = tmp_path / "runs"
-    code = main(["run", "--protocol", "cross_generator", "--method", "d3", "--config", "paper",
-                 "--out", str(out), "--dry-run"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("vbench: error:") == 1, err
+    err = refused_paper_run(capsys, "d3", out)
     assert "d3.encoder_path is not set" in err and not out.exists()
 
 
@@ -277,14 +272,10 @@ def test_window_start_is_upstreams_for_short_videos_and_seeded_for_long_ones():
 
 
 def test_paper_run_without_ffmpeg_is_refused_naming_the_way_out(tmp_path, capsys, monkeypatch):
-    from benchmark.cli import main
     from detectors.d3 import frames
 
     monkeypatch.setattr(frames.shutil, "which", lambda name: None)
     out = tmp_path / "runs"
-    code = main(["run", "--protocol", "cross_generator", "--method", "d3", "--config", "paper",
-                 "--cfg-options", "d3.encoder_path=/nowhere", "--out", str(out), "--dry-run"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("vbench: error:") == 1, err
+    err = refused_paper_run(capsys, "d3", out, "--cfg-options", "d3.encoder_path=/nowhere")
     assert "ffmpeg program, which is not on PATH" in err and "d3.frames_from=decoded" in err
     assert not out.exists()

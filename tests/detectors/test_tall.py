@@ -14,7 +14,8 @@ from benchmark.errors import WeightsError
 from benchmark.registry import registry
 from detectors.tall.backbone import TALLSwin, cutout, thumbnail
 from detectors.tall.imagenet import adapt_imagenet, resize_bias_table
-from tests.detectors.common import load_error, random_clips, randomize, train_step
+from tests.detectors.common import (load_error, random_clips, randomize, refused_paper_run,
+                                    train_step)
 
 # key names and shapes of DeepfakeBench's TALLDetector(tall.yaml).state_dict(), dumped from its own
 # code by tools/parity/tall_upstream.py (see the file's "source")
@@ -226,13 +227,8 @@ def test_a_renamed_key_fails_the_run_with_one_error_line(tmp_path, capsys):
 
 
 def test_a_paper_run_without_imagenet_or_trained_weights_is_refused(tmp_path, capsys):
-    from benchmark.cli import main
-
     out = tmp_path / "runs"
-    code = main(["run", "--protocol", "cross_generator", "--method", "tall", "--config", "paper",
-                 "--out", str(out), "--dry-run"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("vbench: error:") == 1, err
+    err = refused_paper_run(capsys, "tall", out)
     assert "model.backbone.pretrained is not set" in err and not out.exists()
 
 

@@ -12,7 +12,7 @@ from benchmark.detector import build_detector
 from benchmark.errors import WeightsError
 from benchmark.registry import registry
 from detectors.waverep.wavelet import band_masks, haar_matrix, wave_replace
-from tests.detectors.common import randomize, random_clips
+from tests.detectors.common import random_clips, randomize, refused_paper_run
 from tests.run_helpers import placeholder_manifest
 
 # the paper architecture at a test size: upstream's arch name with a smaller frame and depth
@@ -117,10 +117,7 @@ def test_a_renamed_key_exits_2_with_one_line_naming_file_and_key(tmp_path, capsy
 
 def test_a_paper_run_without_weights_is_refused_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "runs"
-    code = main(["run", "--protocol", "cross_generator", "--method", "waverep", "--config", "paper",
-                 "--out", str(out), "--dry-run"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("vbench: error:") == 1, err
+    err = refused_paper_run(capsys, "waverep", out)
     assert "waverep config paper: no weights to start from" in err and not out.exists()
 
 
