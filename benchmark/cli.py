@@ -68,10 +68,12 @@ def _parser() -> argparse.ArgumentParser:
                                     "one_vs_all or leave_one_out)")
     run.add_argument("--workers", type=int, default=None,
                      help="decoding workers (default: chosen from the cores and device, "
-                          "benchmark.parallelism: on a CPU a third of the cores, at least 1; with a "
-                          "GPU up to 8; recorded in run.json)")
+                          "benchmark.parallelism: on a CPU a third of the cores for training, at "
+                          "least 1, and for evaluation one worker per core that also runs the "
+                          "forward; with a GPU up to 8; recorded in run.json)")
     run.add_argument("--threads", type=int, default=None,
-                     help="torch threads of the model (default: the cores the workers leave)")
+                     help="torch threads of the model (default: the cores the workers leave); "
+                          "either flag keeps the evaluation forward in the main process")
     run.add_argument("--force", action="store_true", help="recompute even if stored scores exist")
     run.add_argument("--reuse-across-versions", action="store_true",
                      help="reuse scores a run with everything equal but the code version "

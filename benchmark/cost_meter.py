@@ -44,6 +44,22 @@ def _vm_hwm_bytes() -> int | None:
     return int(found.group(1)) * 1024 if found else None
 
 
+def reset_peak() -> None:
+    """Starts this process's peak resident set afresh (a forked worker would otherwise carry its
+    parent's peak, e.g. from training); nothing where the kernel refuses."""
+    try:
+        CLEAR_REFS.write_text("5")
+    except OSError:
+        pass
+
+
+def worker_peak_mb() -> float | None:
+    """This process's peak resident set in MiB (a forwarding loader worker reports it with each
+    batch, `benchmark.worker_forward`); None where ``/proc`` does not tell."""
+    peak = _vm_hwm_bytes()
+    return None if peak is None else peak / _MB
+
+
 class PeakMemory:
     """Resettable peak memory of one device: `reset` when a pass starts, `read` when it ends."""
 
@@ -82,6 +98,7 @@ class CostMeter:
     def __init__(self, device: str):
         self.memory = PeakMemory(device)
         self.gflops: dict[str, Any] | None = None  # counted once per process, on a real clip
+        self.worker_peak_mb: float | None = None  # of the pass's forwarding loader workers
         self.start_unit()
 
     def start_unit(self) -> None:
@@ -98,20 +115,34 @@ class CostMeter:
         if self.model is None:
             self.model = model_size(detector.model)
         self.memory.reset()
+        self.worker_peak_mb = None
         try:
             yield self
         finally:
             peak = self.memory.read()
+            if self.worker_peak_mb is not None:  # the forward ran in loader workers
+                peak = max(peak or 0.0, self.worker_peak_mb)
+                self.memory.how = (f"{self.memory.how}; and the peak resident set of the loader "
+                                   f"workers that ran the forward (VmHWM, from their fork)")
             if peak is not None:
                 self.peak_mb = peak if self.peak_mb is None else max(self.peak_mb, peak)
 
-    def add(self, detector, clips, n_videos: int, read_seconds: float, forward_seconds: float
-            ) -> None:
-        """One scored batch: ``clips`` uint8 ``[N_clips, 3, T, H, W]`` of ``n_videos`` videos."""
+    def add(self, detector, clips, n_videos: int, read_seconds: float, forward_seconds: float,
+            n_clips: int | None = None, worker_peak_mb: float | None = None) -> None:
+        """One scored batch: ``clips`` uint8 ``[N_clips, 3, T, H, W]`` of ``n_videos`` videos.
+
+        Args:
+            n_clips: the clips scored, where ``clips`` holds only the first of them (a batch
+                scored in a loader worker); None: ``len(clips)``.
+            worker_peak_mb: the peak resident memory of the loader worker that ran the forward;
+                the pass's peak is the larger of it and the main process's.
+        """
         self.decode_s += read_seconds
         self.forward_s += forward_seconds
         self.n_videos += n_videos
-        self.n_clips += len(clips)
+        self.n_clips += len(clips) if n_clips is None else n_clips
+        if worker_peak_mb is not None:
+            self.worker_peak_mb = max(self.worker_peak_mb or 0.0, worker_peak_mb)
         if self.gflops is None and len(clips):
             from benchmark.cost import FLOP_COUNTER, count_gflops
 
@@ -170,16 +201,27 @@ def run_cost(units: Iterable[Mapping[str, Any]], device: Mapping[str, Any]) -> d
             "note": "; ".join(notes)}
 
 
-def device_record(device: str, workers: int, world_size: int) -> dict[str, Any]:
-    """Where the cost was measured: device, its name, torch threads, decoding workers."""
+def device_record(device: str, workers: int, world_size: int,
+                  forward_threads: int | None = None) -> dict[str, Any]:
+    """Where the cost was measured: device, its name, torch threads, decoding workers.
+
+    Args:
+        workers: the evaluation's loader workers.
+        forward_threads: None: the forward ran in the main process (its torch threads are
+            recorded); a number: in each loader worker with that many threads
+            (``forward: "loader workers"``).
+    """
     import platform
 
     import torch
 
     name = (torch.cuda.get_device_name(device) if device.startswith("cuda")
             else platform.processor() or platform.machine())
-    return {"device": device, "device_name": name, "threads": torch.get_num_threads(),
-            "workers": workers, "world_size": world_size, "torch": torch.__version__}
+    in_workers = forward_threads is not None and workers > 0
+    return {"device": device, "device_name": name,
+            "threads": forward_threads if in_workers else torch.get_num_threads(),
+            "workers": workers, "forward": "loader workers" if in_workers else "main process",
+            "world_size": world_size, "torch": torch.__version__}
 
 
 def cost_columns(cost: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -194,9 +236,12 @@ def cost_columns(cost: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def device_text(cost: Mapping[str, Any]) -> str:
-    """``cpu (x86_64), 2 threads, 0 workers``."""
+    """``cpu (x86_64), 2 threads, 0 decoding workers`` (or ``..., 1 threads in each of 2 loader
+    workers that decode and forward``)."""
     text = f"{cost.get('device')} ({cost.get('device_name')}), {cost.get('threads')} threads"
-    if cost.get("workers") is not None:
+    if cost.get("forward") == "loader workers":
+        text += f" in each of {cost['workers']} loader workers that decode and forward"
+    elif cost.get("workers") is not None:
         text += f", {cost['workers']} decoding workers"
     if (cost.get("world_size") or 1) > 1:
         text += f", rank 0 of {cost['world_size']}"

@@ -176,7 +176,8 @@ def _cost(ctx, how) -> dict[str, Any] | None:
     if isinstance(how, dict):  # --reuse-across-versions: the other run measured it
         other = _stored_json(Path(how["run_dir"]) / "run.json") or {}
         return other.get("cost")
-    device = device_record(ctx.device, ctx.workers, world()[1])
+    par = ctx.parallelism
+    device = device_record(ctx.device, par.eval_workers, world()[1], par.forward_threads)
     return run_cost([ctx.unit_costs.get(u.name, {}) for u in ctx.units], device)
 
 

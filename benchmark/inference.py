@@ -43,7 +43,7 @@ def prob_column(k: int) -> str:
 
 def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2,
                    progress: bool = True, desc: str = "eval", class_probs: bool = False,
-                   cost=None) -> Predictions:
+                   cost=None, forward_threads: int | None = None) -> Predictions:
     """Scores every video of ``manifest`` (one score per video, aggregated over its clips).
 
     Videos that cannot be decoded are recorded with their reason; the rest are scored. Under
@@ -55,11 +55,15 @@ def predict_videos(detector, manifest, batch_size: int = 8, num_workers: int = 2
             which is then NaN: in a K-way task no single class means "generated".
         cost: a `benchmark.cost_meter.CostMeter` that records the loader's read time, the
             forward time, the memory peak and (once) the FLOPs of one clip; None: not measured.
+        forward_threads: None: the forward runs in this process while ``num_workers`` workers
+            decode. A number (with ``num_workers >= 1``): each worker decodes a batch and runs
+            the forward on it with this many torch threads (`benchmark.worker_forward`; chosen by
+            `benchmark.parallelism` on a CPU of >= 2 cores). The batches and scores are the same.
     """
     from benchmark.distributed import gather, shard, world
 
     start = time.perf_counter()
-    args = (batch_size, num_workers, progress, desc, class_probs, cost)
+    args = (batch_size, num_workers, progress, desc, class_probs, cost, forward_threads)
     if world()[1] == 1:
         preds = _predict(detector, manifest, *args)
     else:
@@ -86,36 +90,41 @@ def _merge(n: int, video_ids: list[str], pieces: list) -> Predictions:
 
 
 def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bool,
-             desc: str, class_probs: bool = False, cost=None) -> Predictions:
+             desc: str, class_probs: bool = False, cost=None, forward_threads: int | None = None
+             ) -> Predictions:
+    import torch
     from tqdm.auto import tqdm
 
     from benchmark.data.dataset import ClipDataset, make_loader
+    from benchmark.worker_forward import ScoreBatches, score_batch, worker_context
 
     start = time.perf_counter()
     n = len(manifest)
     clips_per_video = np.zeros(n, dtype=np.int64)
     errors: list[str | None] = [None] * n
     values = None  # [V] scores or [V, K] probabilities, allocated at the first scored batch
+    in_workers = forward_threads is not None and num_workers > 0
     loader = make_loader(ClipDataset(manifest, detector.spec, train=False,
                                      reader=detector.clip_reader()), batch_size=batch_size,
-                         shuffle=False, num_workers=num_workers, seed=0)
+                         shuffle=False, num_workers=num_workers, seed=0,
+                         **(dict(collate_fn=ScoreBatches(detector, class_probs, forward_threads),
+                                 multiprocessing_context=worker_context()) if in_workers else {}))
     with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar, \
             _evaluating(cost, detector):
-        for batch in loader:
-            for index, (_, error) in zip(batch.failed_indices, batch.failures):
+        for item in loader:
+            scored = item if in_workers else score_batch(detector, item, class_probs)
+            for index, (_, error) in zip(scored.failed_indices, scored.failures):
                 errors[index] = error
-            if batch.num_videos:
-                forward = time.perf_counter()
-                video = _video_values(detector, batch, class_probs)  # [B] or [B, K]
+            if scored.values is not None:
                 if cost is not None:
-                    cost.add(detector, batch.clips, batch.num_videos, sum(batch.read_seconds),
-                             time.perf_counter() - forward)
+                    cost.add(detector, torch.from_numpy(scored.first_clip), scored.num_videos,
+                             sum(scored.read_seconds), scored.forward_s, scored.n_clips,
+                             scored.peak_mb)
                 if values is None:
-                    values = np.full((n, *video.shape[1:]), np.nan)
-                values[batch.indices] = video
-                clips_per_video[batch.indices] = np.bincount(batch.video_index.numpy(),
-                                                             minlength=batch.num_videos)
-            bar.update(batch.num_videos + len(batch.failures))
+                    values = np.full((n, *scored.values.shape[1:]), np.nan)
+                values[scored.indices] = scored.values
+                clips_per_video[scored.indices] = scored.clips_per_video
+            bar.update(scored.num_videos + len(scored.failures))
     if values is None:  # no video decoded
         values = np.full((n, detector.num_classes) if class_probs else n, np.nan)
     scores, probs = (np.full(n, np.nan), values) if class_probs else (values, None)
@@ -130,19 +139,9 @@ def _evaluating(cost, detector):
     return nullcontext() if cost is None else cost.evaluating(detector)
 
 
-def _video_values(detector, batch, class_probs: bool) -> np.ndarray:
-    """A batch's per-video scores ``[B]``, or class probabilities ``[B, K]``."""
-    if class_probs:
-        clip_probs = detector.class_probs(batch.clips)  # [N_clips, K]
-        video = detector.aggregate_probs(clip_probs, batch.video_index, batch.num_videos)
-    else:
-        video = detector.video_scores(batch.clips, batch.video_index, batch.num_videos,
-                                      batch.valid)  # [B]
-    return video.cpu().numpy()
-
-
 def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num_workers: int = 0,
-                  progress: bool = True, desc: str = "eval", decode_once: bool = True, cost=None):
+                  progress: bool = True, desc: str = "eval", decode_once: bool = True, cost=None,
+                  forward_threads: int | None = None):
     """Scores every video of ``manifest`` under every view (clean and perturbed), decoding each
     video once (`benchmark.data.views`).
 
@@ -150,12 +149,15 @@ def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num
         ``(predictions, timings)``: one `Predictions` per view, in order, and the seconds spent
         decoding (per video) and reading each view (per video: perturbing, finding faces or
         flow, resizing). ``cost``: as `predict_videos`'; each scored (video, view) counts as
-        a video, read time the decode once plus the view's read.
+        a video, read time the decode once plus the view's read. ``forward_threads``: as
+        `predict_videos`' (the forward in the workers).
     """
+    import torch
     from tqdm.auto import tqdm
     from torch.utils.data import DataLoader
 
     from benchmark.data.views import ViewDataset, collate_views
+    from benchmark.worker_forward import ScoreViews, score_batch, worker_context
 
     start, n = time.perf_counter(), len(manifest)
     scores = [np.full(n, np.nan) for _ in views]
@@ -163,29 +165,31 @@ def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num
     errors: list[list[str | None]] = [[None] * n for _ in views]
     timings = {"decode": [], "views": [[] for _ in views]}
     dataset = ViewDataset(manifest, detector.clip_reader(), views, pset, decode_once)
+    in_workers = forward_threads is not None and num_workers > 0
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        collate_fn=collate_views)
+                        **(dict(collate_fn=ScoreViews(detector, False, forward_threads),
+                                multiprocessing_context=worker_context()) if in_workers
+                           else dict(collate_fn=collate_views)))
     with tqdm(total=n, desc=desc, unit="video", disable=not progress, leave=False) as bar, \
             _evaluating(cost, detector):
         for batches, times in loader:
+            if not in_workers:
+                batches = [score_batch(detector, batch) for batch in batches]
             timings["decode"] += times["decode"]
             read = sum(times["decode"])  # counted with the first view that scores videos
-            for v, batch in enumerate(batches):
+            for v, scored in enumerate(batches):
                 timings["views"][v] += times["views"][v]
-                for index, (_, error) in zip(batch.failed_indices, batch.failures):
+                for index, (_, error) in zip(scored.failed_indices, scored.failures):
                     errors[v][index] = error
-                if batch.num_videos:
-                    forward = time.perf_counter()
-                    video = detector.video_scores(batch.clips, batch.video_index, batch.num_videos,
-                                                  batch.valid)
-                    scores[v][batch.indices] = video.cpu().numpy()
+                if scored.values is not None:
+                    scores[v][scored.indices] = scored.values
                     if cost is not None:
-                        cost.add(detector, batch.clips, batch.num_videos,
-                                 read + sum(times["views"][v]), time.perf_counter() - forward)
+                        cost.add(detector, torch.from_numpy(scored.first_clip), scored.num_videos,
+                                 read + sum(times["views"][v]), scored.forward_s, scored.n_clips,
+                                 scored.peak_mb)
                         read = 0.0
-                    clips[v][batch.indices] = np.bincount(batch.video_index.numpy(),
-                                                          minlength=batch.num_videos)
-            bar.update(len(batches[0].indices) + len(batches[0].failures) if batches else 0)
+                    clips[v][scored.indices] = scored.clips_per_video
+            bar.update(batches[0].num_videos + len(batches[0].failures) if batches else 0)
     seconds = time.perf_counter() - start
     ids = list(manifest["video_id"])
     return ([Predictions(ids, scores[v], clips[v], errors[v], seconds) for v in range(len(views))],

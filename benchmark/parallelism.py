@@ -2,19 +2,25 @@
 
 `choose` picks both when ``--threads`` / ``--workers`` are not given, from the cores this process
 may use (``os.sched_getaffinity``, shared out among torchrun's processes on the node) and the
-device. The rule, measured with ``tools/bench_eval.py --grid`` (docs/MEASUREMENTS.md, "Default
-threads and workers"):
+device. Training and evaluation are split differently. The rule, measured with
+``tools/bench_eval.py --grid`` (docs/MEASUREMENTS.md, "Default threads and workers"):
 
 - CPU, one core: one torch thread, decoding in the main process (a worker would only add a copy).
-- CPU, ``c >= 2`` cores: ``w = max(1, round(c * DECODE_SHARE))`` decoding workers and ``c - w``
-  torch threads, so that the cores are split between decoding and the forward instead of both
-  competing for all of them. On 2 cores that is 1 worker and 1 thread: StA mini evaluated at
-  1.2-1.3x the rate of 2 threads with no worker or with 2 workers in the same run.
+- CPU, ``c >= 2`` cores, training: ``w = max(1, round(c * DECODE_SHARE))`` decoding workers and
+  ``c - w`` torch threads, so that the cores are split between decoding and the forward instead of
+  both competing for all of them (2 cores: 1 worker, 1 thread). Training stays in one process: more
+  would change its effective batch, and so the model.
+- CPU, ``c >= 2`` cores, evaluation: one process per core doing both: ``min(c, MAX_FORWARD_WORKERS)``
+  loader workers, each decoding a batch and running the forward on it with ``c // workers`` torch
+  threads (`benchmark.worker_forward`). On 2 cores StA mini evaluated 1.22x faster that way than
+  with the best split of one process (0.90 of two torchrun processes); the batches and scores are
+  those of the in-process forward.
 - CUDA: the GPU computes, so the cores go to decoding: ``min(8, c - 1)`` workers (at least one) and
   the rest, at least one, as torch threads of the main process, which only feeds the GPU. Not
   measured in this repository yet (no GPU was lent): ``tools/gpu_check.sh`` measures it.
 
-Given flags win; a flag given alone takes the rest of the cores for the other side.
+Given flags win (for training and evaluation alike, with the forward in the main process); a flag
+given alone takes the rest of the cores for the other side.
 """
 from __future__ import annotations
 
@@ -26,6 +32,9 @@ from dataclasses import dataclass
 # decode against forward; rounded on 2 cores that is 1 of 2 either way, and never less than 1.
 DECODE_SHARE = 1 / 3
 MAX_GPU_WORKERS = 8
+# Forwarding workers each hold their activations (the weights are shared by fork): past this many,
+# the cores are given to them as threads instead. Only 2 cores were measured.
+MAX_FORWARD_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,17 @@ class Parallelism:
     workers: int
     cores: int  # the cores this process counts as its own
     reason: str
+    # evaluation: loader workers, and the torch threads of each when they run the forward too
+    # (None: the forward runs in the main process, with ``threads``)
+    eval_workers: int | None = None
+    forward_threads: int | None = None
+    eval_reason: str = ""
+
+    def __post_init__(self):
+        if self.eval_workers is None:
+            object.__setattr__(self, "eval_workers", self.workers)
+        if not self.eval_reason:
+            object.__setattr__(self, "eval_reason", "as training: the forward in the main process")
 
     def apply(self) -> None:
         """Sets the model's torch threads (the workers are read by the loaders)."""
@@ -46,7 +66,13 @@ class Parallelism:
 
     def to_json(self) -> dict:
         return {"threads": self.threads, "workers": self.workers, "cores": self.cores,
-                "reason": self.reason}
+                "reason": self.reason,
+                "evaluation": {"workers": self.eval_workers,
+                               "forward": ("main process" if self.forward_threads is None
+                                           else "loader workers"),
+                               "forward_threads": (self.threads if self.forward_threads is None
+                                                   else self.forward_threads),
+                               "reason": self.eval_reason}}
 
 
 def process_cores() -> int:
@@ -69,7 +95,8 @@ def choose(device: str, threads: int | None = None, workers: int | None = None,
     cores = process_cores() if cores is None else cores
     auto_threads, auto_workers, rule = _auto(device, cores, workers)
     if threads is None and workers is None:
-        return Parallelism(auto_threads, auto_workers, cores, f"auto: {rule}")
+        return Parallelism(auto_threads, auto_workers, cores, f"auto: {rule}",
+                           **_auto_evaluation(device, cores))
     if workers is None:  # --threads alone: the cores left over decode
         chosen = _leftover_workers(device, cores, threads)
         return Parallelism(threads, chosen, cores, f"--threads {threads}; workers: "
@@ -99,3 +126,14 @@ def _leftover_workers(device: str, cores: int, threads: int) -> int:
     if device.startswith("cuda"):
         return min(MAX_GPU_WORKERS, max(cores - 1, 1))
     return max(0, cores - threads)
+
+
+def _auto_evaluation(device: str, cores: int) -> dict:
+    """Evaluation on a CPU of >= 2 cores: the forward in one loader worker per core."""
+    if device.startswith("cuda") or cores <= 1:
+        return {}
+    workers = min(cores, MAX_FORWARD_WORKERS)
+    threads = max(1, cores // workers)
+    return {"eval_workers": workers, "forward_threads": threads,
+            "eval_reason": (f"auto: {cores} cores → {workers} loader workers, each decoding a batch "
+                            f"and running the forward on it with {threads} torch thread(s)")}

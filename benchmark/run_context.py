@@ -164,7 +164,9 @@ class RunContext(ViewScoring):
             load_stored(detector, stored)
             self.models[unit.name] = stored.card
             return stored.card
-        cfg = train_config(self.config, num_workers=self.workers)
+        par = self.parallelism
+        cfg = train_config(self.config, num_workers=par.workers, eval_workers=par.eval_workers,
+                           forward_threads=par.forward_threads)
         result = train_detector(detector, train_df, val_df, cfg, seed=self.seed,
                                 progress=self.request.progress, desc=desc, task=task)
         self.timings[desc] = round(result.seconds, 2)
@@ -230,7 +232,9 @@ class RunContext(ViewScoring):
         known = self._frozen.setdefault(class_probs, {}) if frozen else {}
         todo = frame[~frame["video_id"].isin(known)] if frozen else frame
         if len(todo) or not frozen:
-            preds = predict_videos(detector, todo, batch_size=batch, num_workers=self.workers,
+            preds = predict_videos(detector, todo, batch_size=batch,
+                                   num_workers=self.parallelism.eval_workers,
+                                   forward_threads=self.parallelism.forward_threads,
                                    progress=self.request.progress, desc=desc,
                                    class_probs=class_probs, cost=self.cost)
             self.timings[desc] = round(self.timings.get(desc, 0.0) + preds.seconds, 2)

@@ -62,9 +62,11 @@ class ViewScoring:
     def _score_views(self, detector, todo, views, pset, decode_once, into: list[dict]) -> None:
         from benchmark.inference import predict_views
 
+        par = self.parallelism
         preds, timings = predict_views(detector, todo, views, pset, self._batch_size(detector),
-                                       self.workers, self.request.progress,
-                                       f"views[{self.unit.name}]", decode_once, cost=self.cost)
+                                       par.eval_workers, self.request.progress,
+                                       f"views[{self.unit.name}]", decode_once, cost=self.cost,
+                                       forward_threads=par.forward_threads)
         desc = f"views[{self.unit.name}]"
         self.timings[desc] = round(self.timings.get(desc, 0.0) + sum(timings["decode"])
                                    + sum(sum(t) for t in timings["views"]), 2)

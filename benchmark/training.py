@@ -37,14 +37,19 @@ class TrainResult:
     best_val: float | None = None  # the criterion's value at the kept epoch
 
 
-def train_config(cfg: dict[str, Any], num_workers: int = 2) -> dict[str, Any]:
-    """The detector config's ``train`` section over the schema's defaults, plus ``num_workers``
-    (decoding workers: a property of the run, not of the config)."""
+def train_config(cfg: dict[str, Any], num_workers: int = 2, eval_workers: int | None = None,
+                 forward_threads: int | None = None) -> dict[str, Any]:
+    """The detector config's ``train`` section over the schema's defaults, plus the run's
+    parallelism (a property of the run, not of the config): ``num_workers`` decoding workers of
+    training, and the validation passes' ``eval_workers`` (None: ``num_workers``) and
+    ``forward_threads`` (`benchmark.inference.predict_videos`)."""
     from benchmark.config import TrainConfig
 
     merged = TrainConfig().model_dump()
     merged.update(copy.deepcopy(cfg.get("train", {})))
     merged["num_workers"] = num_workers
+    merged["eval_workers"] = num_workers if eval_workers is None else eval_workers
+    merged["forward_threads"] = forward_threads
     return merged
 
 
@@ -262,7 +267,8 @@ def _validate(detector, val_df, cfg, progress, task: str = "binary") -> float | 
         return None
     multiclass = task == "multiclass"
     preds = predict_videos(detector, val_df, batch_size=cfg["batch_size"],
-                           num_workers=cfg["num_workers"], progress=progress, desc="val",
+                           num_workers=cfg.get("eval_workers", cfg["num_workers"]),
+                           forward_threads=cfg.get("forward_threads"), progress=progress, desc="val",
                            class_probs=multiclass)
     labels = val_df["label"].to_numpy()
     try:

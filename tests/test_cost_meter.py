@@ -55,6 +55,17 @@ def test_cost_text_and_columns():
     columns = CM.cost_columns({**DEVICE, "forward_ms_per_video": 3.0})
     assert list(columns) == list(COST_COLUMNS) and columns["forward_ms_per_video"] == 3.0
     assert columns["cost_device"] == "cpu (x86_64), 2 threads, 0 decoding workers"
+    forwarding = CM.cost_columns({**DEVICE, "threads": 1, "workers": 2, "forward": "loader workers"})
+    assert forwarding["cost_device"] == ("cpu (x86_64), 1 threads in each of 2 loader workers that "
+                                         "decode and forward")
+
+
+def test_device_record_says_where_the_forward_ran():
+    here = CM.device_record("cpu", 1, 1)
+    assert here["forward"] == "main process" and here["workers"] == 1
+    there = CM.device_record("cpu", 2, 1, forward_threads=1)
+    assert (there["forward"], there["threads"], there["workers"]) == ("loader workers", 1, 2)
+    assert CM.device_record("cpu", 0, 1, forward_threads=1)["forward"] == "main process"
     assert all(CATALOG.direction(k) == "low" for k in COST_COLUMNS if k != "cost_device")
 
 

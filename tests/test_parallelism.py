@@ -18,6 +18,27 @@ def test_auto_splits_the_cores_by_device(device, cores, threads, workers):
         assert chosen.threads + chosen.workers == cores
 
 
+@pytest.mark.parametrize("device, cores, workers, threads", [
+    ("cpu", 2, 2, 1), ("cpu", 4, 4, 1), ("cpu", 8, 8, 1), ("cpu", 16, 8, 2), ("cpu", 12, 8, 1)])
+def test_auto_evaluation_forwards_in_one_worker_per_core(device, cores, workers, threads):
+    chosen = choose(device, cores=cores)
+    assert (chosen.eval_workers, chosen.forward_threads) == (workers, threads)
+    assert chosen.eval_workers * chosen.forward_threads <= cores  # never oversubscribed
+    assert chosen.eval_reason.startswith(f"auto: {cores} cores → {workers} loader workers")
+    assert chosen.to_json()["evaluation"]["forward"] == "loader workers"
+
+
+@pytest.mark.parametrize("device, cores, threads, workers", [("cpu", 1, None, None), ("cuda", 8, None, None),
+                                                             ("cpu", 2, 1, None), ("cpu", 2, None, 2),
+                                                             ("cpu", 4, 2, 2)])
+def test_the_forward_stays_in_the_main_process_on_one_core_a_gpu_or_given_flags(device, cores, threads,
+                                                                                workers):
+    chosen = choose(device, threads, workers, cores=cores)
+    assert chosen.forward_threads is None and chosen.eval_workers == chosen.workers
+    evaluation = chosen.to_json()["evaluation"]
+    assert evaluation["forward"] == "main process" and evaluation["forward_threads"] == chosen.threads
+
+
 @pytest.mark.parametrize("threads, workers, expected", [(2, None, (2, 0)), (1, None, (1, 1)),
                                                          (None, 0, (2, 0)), (None, 2, (1, 2)),
                                                          (2, 2, (2, 2))])
@@ -66,9 +87,14 @@ def test_a_run_records_its_threads_workers_and_decoding(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(before)
     info = json.loads((report.parent / "run.json").read_text())
-    assert info["parallelism"] == {"threads": 1, "workers": 1, "cores": 2,
-                                   "reason": choose("cpu", cores=2).reason}
+    chosen = choose("cpu", cores=2)
+    assert info["parallelism"] == {"threads": 1, "workers": 1, "cores": 2, "reason": chosen.reason,
+                                   "evaluation": {"workers": 2, "forward": "loader workers",
+                                                  "forward_threads": 1, "reason": chosen.eval_reason}}
     assert info["workers"] == 1
+    # the evaluation's cost was measured with the forward in the two loader workers
+    assert (info["cost"]["forward"], info["cost"]["workers"], info["cost"]["threads"]) == (
+        "loader workers", 2, 1)
     assert info["decoding"]["deeper than 8 bits"].startswith("PyAV ")
     assert "to_ndarray(format='rgb24')" in info["decoding"]["deeper than 8 bits"]
     assert info["decoding"]["8-bit"].startswith("decord ")

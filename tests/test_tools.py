@@ -37,7 +37,7 @@ def test_bench_eval_prints_rates_and_consistent_ratios(manifest_64px):
     spec = registry().get("sta").config("mini")["input"]  # the bench's method and config
     distinct = min(16, spec["frames"] * spec["num_clips"])  # non-overlapping clips of 16-frame videos
     assert f"distinct frames decoded per video, first video: vbench {distinct}, mmaction2 {distinct}" in out.stdout
-    assert "8 videos" in out.stdout and "torch threads 1" in out.stdout
+    assert "8 videos" in out.stdout and "the forward in the main process, 1 torch threads" in out.stdout
     ratio = float(re.search(r"vbench / min\(decode, forward\) = ([0-9.]+)", out.stdout).group(1))
     assert ratio == pytest.approx(rates["vbench"] / min(rates["decode"], rates["forward"]), abs=0.01)
     serial = float(re.search(r"serial bound .* = ([0-9.]+) videos/s", out.stdout).group(1))
@@ -57,6 +57,8 @@ def test_bench_eval_reports_a_failing_mmaction2_pipeline_and_goes_on(tiny_manife
 
 @pytest.mark.parametrize("flags, message", [(["--threads", "0"], "--threads must be >= 1"),
                                             (["--grid", "2y1"], "--grid entry '2y1'"),
+                                            (["--grid", "1x0f"], "--grid entry '1x0f'"),
+                                            (["--grid", "1x2f@2"], "--grid entry '1x2f@2'"),
                                             (["--grid", "auto", "--workers", "1"], "give it alone")])
 def test_bench_eval_rejects_bad_splits(flags, message):
     out = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_eval.py"), *flags],
@@ -70,7 +72,7 @@ def test_bench_eval_grid_prints_the_table_with_auto_against_the_best(manifest_64
          "--videos", str(manifest_64px), "--limit", "8", "--batch-size", "4", "--repeat", "2",
          "--grid", "auto,1x0", "--no-mmaction2"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
-    rows = re.findall(r"^\| (auto|1x0) \| 1 \| (\d+) \| (\d+) \|.* \| ([0-9.]+) \| - \| ([0-9.]+) \|$",
+    rows = re.findall(r"^\| (auto|1x0) \| 1 \| (\d+f?) \| (\d+) \|.* \| ([0-9.]+) \| - \| ([0-9.]+) \|$",
                       out.stdout, re.M)
     assert [r[0] for r in rows] == ["auto", "1x0"] and rows[1][1:3] == ("1", "0")
     best = max(float(r[4]) for r in rows)

@@ -4,11 +4,16 @@ routing (`benchmark.data.video`: decord on 8-bit files, PyAV deeper).
 
 Files: the embedded corpus (vbench-mini, 64 px) and clips this script encodes with ffmpeg's
 libx264 at several resolutions, 8-bit (yuv420p) and 10-bit (yuv420p10le). For each decoder and
-group (bit depth x resolution): videos/s decoding every frame of every file, the median over
+group (bit depth x resolution), in two access patterns: ``all`` (every frame of every file) and
+``sparse`` (``--sparse`` frames spread evenly over each file, what an evaluation reads: decord's
+``get_batch`` and torchcodec's ``get_frames_at`` seek, PyAV and OpenCV decode forward to the last
+wanted frame, grabbing without converting the frames in between): videos/s, the median over
 ``--repeat`` interleaved rounds (round 1 runs every decoder once, round 2 again, ...), and how far
 its RGB frames are from the reference, FFmpeg's swscale through PyAV
-(``frame.to_ndarray(format="rgb24")``): max and mean absolute difference in grey levels. A decoder
-that is not installed is reported and skipped. With ``--cuda`` torchcodec's GPU decoder is timed.
+(``frame.to_ndarray(format="rgb24")``, every frame decoded in order): max and mean absolute
+difference in grey levels. For the sparse pattern that difference also catches a seek that
+lands on the wrong frame. A decoder that is not installed is reported and skipped. With
+``--cuda`` torchcodec's GPU decoder is timed.
 
     python tools/bench_decoders.py --repeat 5
     python tools/bench_decoders.py --sizes 160x120 --frames 8 --repeat 1     # a quick check
@@ -79,6 +84,74 @@ DECODERS = {"vbench": vbench_frames, "decord": decord_frames, "pyav": pyav_frame
             "opencv": opencv_frames, "torchcodec": torchcodec_frames}
 
 
+def spread(num_frames: int, count: int) -> list[int]:
+    """``count`` frame indices spread evenly over ``num_frames`` (all of them when fewer)."""
+    if num_frames <= count:
+        return list(range(num_frames))
+    return [int(round(i * (num_frames - 1) / (count - 1))) for i in range(count)]
+
+
+def _count(path: str) -> int:
+    import av
+
+    with av.open(path) as container:
+        return sum(1 for _ in container.decode(container.streams.video[0]))
+
+
+def decord_sparse(path: str, indices: list[int]) -> np.ndarray:
+    import decord
+
+    return decord.VideoReader(path, num_threads=1).get_batch(indices).asnumpy()
+
+
+def pyav_sparse(path: str, indices: list[int]) -> np.ndarray:
+    import av
+
+    wanted, found = set(indices), {}
+    with av.open(path) as container:
+        for i, frame in enumerate(container.decode(container.streams.video[0])):
+            if i in wanted:
+                found[i] = frame.to_ndarray(format="rgb24")
+            if i >= indices[-1]:
+                break
+    return np.stack([found[i] for i in indices])
+
+
+def opencv_sparse(path: str, indices: list[int]) -> np.ndarray:
+    import cv2
+
+    capture, wanted, found = cv2.VideoCapture(path), set(indices), {}
+    for i in range(indices[-1] + 1):
+        if not capture.grab():
+            break
+        if i in wanted:
+            ok, frame = capture.retrieve()
+            found[i] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    capture.release()
+    return np.stack([found[i] for i in indices])
+
+
+def vbench_sparse(path: str, indices: list[int]) -> np.ndarray:
+    from benchmark.data.video import open_video
+
+    video = open_video(path)
+    try:
+        return video.read(indices)
+    finally:
+        video.close()
+
+
+def torchcodec_sparse(path: str, indices: list[int]) -> np.ndarray:
+    from torchcodec.decoders import VideoDecoder
+
+    decoder = VideoDecoder(path, dimension_order="NHWC", num_ffmpeg_threads=1)
+    return decoder.get_frames_at(indices).data.numpy()
+
+
+SPARSE = {"vbench": vbench_sparse, "decord": decord_sparse, "pyav": pyav_sparse,
+          "opencv": opencv_sparse, "torchcodec": torchcodec_sparse}
+
+
 def _encode(folder: Path, size: str, pix_fmt: str, frames: int, n: int) -> list[str]:
     paths = []
     for i in range(n):
@@ -113,22 +186,34 @@ def _usable(decoders: dict, probe: str) -> tuple[dict, dict]:
     return usable, errors
 
 
-def _measure(groups, decoders, repeat) -> dict:
-    seconds = {(g, d): [] for g in groups for d in decoders}
+def _patterns(decoders: dict, indices: dict[str, list[int]]) -> dict[str, dict]:
+    """``all`` and ``sparse``: per decoder, a function of one path."""
+    def sparse(name):
+        return lambda path: SPARSE[name](path, indices[path])
+
+    return {"all": decoders, "sparse": {name: sparse(name) for name in decoders if name in SPARSE}}
+
+
+def _measure(groups, patterns, repeat) -> dict:
+    seconds = {(g, p, d): [] for g in groups for p, ds in patterns.items() for d in ds}
     for _ in range(repeat):  # interleaved rounds: a slow spell hits every decoder alike
         for group, files in groups.items():
-            for name, fn in decoders.items():
-                start = time.perf_counter()
-                for path in files:
-                    fn(path)
-                seconds[group, name].append(time.perf_counter() - start)
+            for pattern, decoders in patterns.items():
+                for name, fn in decoders.items():
+                    start = time.perf_counter()
+                    for path in files:
+                        fn(path)
+                    seconds[group, pattern, name].append(time.perf_counter() - start)
     return seconds
 
 
-def _differences(files, fn) -> tuple[int, float]:
+def _differences(files, fn, indices=None) -> tuple[int, float]:
     diffs = []
     for path in files:
-        ours, ref = fn(path).astype(np.int16), pyav_frames(path).astype(np.int16)
+        ref = pyav_frames(path)
+        if indices is not None:
+            ref = ref[indices[path]]
+        ours, ref = fn(path).astype(np.int16), ref.astype(np.int16)
         if ours.shape != ref.shape:
             return 255, float("nan")
         diffs.append(np.abs(ours - ref).ravel())
@@ -144,6 +229,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=16, help="frames per encoded clip")
     parser.add_argument("--per-size", type=int, default=3, help="encoded clips per size and depth")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sparse", type=int, default=16, help="frames per file of the sparse pattern")
     parser.add_argument("--cuda", action="store_true", help="also torchcodec's GPU decoder")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
@@ -153,19 +239,26 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         groups = _groups(Path(tmp), args)
         decoders, errors = _usable(decoders, groups["8-bit vbench-mini 64px"][0])
-        seconds = _measure(groups, decoders, args.repeat)
+        indices = {path: spread(_count(path), args.sparse) for files in groups.values() for path in files}
+        patterns = _patterns(decoders, indices)
+        load = os.getloadavg()[0]
+        seconds = _measure(groups, patterns, args.repeat)
         rows = []
         for group, files in groups.items():
-            for name, fn in decoders.items():
-                worst, mean = _differences(files, fn)
-                rows.append({"group": group, "decoder": name, "videos": len(files),
-                             "videos_per_s": len(files) / statistics.median(seconds[group, name]),
-                             "max_diff": worst, "mean_diff": mean})
+            for pattern, fns in patterns.items():
+                for name, fn in fns.items():
+                    worst, mean = _differences(files, fn, indices if pattern == "sparse" else None)
+                    rate = len(files) / statistics.median(seconds[group, pattern, name])
+                    rows.append({"group": group, "pattern": pattern, "decoder": name,
+                                 "videos": len(files), "videos_per_s": rate,
+                                 "max_diff": worst, "mean_diff": mean})
     print(f"medians of {args.repeat} interleaved rounds; differences against PyAV's rgb24 "
-          f"(the reference); load {os.getloadavg()[0]:.1f}")
-    print("| files | decoder | videos/s | max diff | mean diff |\n|---|---|---:|---:|---:|")
+          f"(the reference); load {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    print("| files | frames read | decoder | videos/s | max diff | mean diff |\n"
+          "|---|---|---|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['group']} ({r['videos']}) | {r['decoder']} | {r['videos_per_s']:.1f} "
+        frames = "all" if r["pattern"] == "all" else f"{args.sparse} spread"
+        print(f"| {r['group']} ({r['videos']}) | {frames} | {r['decoder']} | {r['videos_per_s']:.1f} "
               f"| {r['max_diff']} | {r['mean_diff']:.3f} |")
     for name, why in errors.items():
         print(f"{name}: not run: {why}")

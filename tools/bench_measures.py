@@ -2,7 +2,8 @@
 
 - decode: the DataLoader alone (same workers, sampling and resizing as evaluation), no model;
 - forward: the model alone on clips already decoded into memory, same batch size;
-- vbench: `benchmark.inference.predict_videos`, decoding in workers overlapped with the forward;
+- vbench: `benchmark.inference.predict_videos`, decoding in workers overlapped with the forward
+  (or, for a split whose workers forward, each worker decoding and forwarding its batches);
 - mmaction2: mmaction2's own VideoDataset pipeline and ``model.test_step`` with the same batch and
   workers (one process only; None where the detector is not a plain mmaction2 recognizer on RGB
   clips).
@@ -79,12 +80,15 @@ def forward_rate(detector, manifest, batch, workers) -> float:
     return len(manifest) / (time.perf_counter() - start)
 
 
-def vbench_rate(detector, manifest, batch, workers) -> float:
+def vbench_rate(detector, manifest, batch, workers, forward_threads=None) -> float:
+    """``forward_threads``: None, the forward in this process; a number, in each of the
+    ``workers`` loader workers with that many torch threads (`benchmark.worker_forward`)."""
     from benchmark.inference import predict_videos
 
     _barrier()
     start = time.perf_counter()
-    predict_videos(detector, manifest, batch_size=batch, num_workers=workers, progress=False)  # shards itself
+    predict_videos(detector, manifest, batch_size=batch, num_workers=workers, progress=False,
+                   forward_threads=forward_threads)  # shards itself
     return len(manifest) / (time.perf_counter() - start)
 
 

@@ -269,12 +269,15 @@ def seed_worker(worker_id: int) -> None:
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0,
                 seed: int = 0, prefetch_factor: int = 2, pin_memory: bool | None = None,
-                drop_last: bool = False) -> DataLoader:
+                drop_last: bool = False, collate_fn=None, multiprocessing_context=None
+                ) -> DataLoader:
     """A DataLoader yielding `Batch` objects, deterministic for a given seed.
 
     Workers decode while the model computes (``prefetch_factor`` batches each). Workers are not
     persistent, so `ClipDataset.set_epoch` reaches them each epoch. Memory is pinned when CUDA is
-    available unless ``pin_memory`` says otherwise.
+    available unless ``pin_memory`` says otherwise. ``collate_fn`` replaces `collate_clips` (e.g.
+    one that also scores the batch, `benchmark.worker_forward`); ``multiprocessing_context``: the
+    workers' start method (None: the platform's).
     """
     generator = torch.Generator()
     generator.manual_seed(seed)
@@ -287,6 +290,7 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_wo
         cv2.setNumThreads(1)
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, drop_last=drop_last,
-        collate_fn=collate_clips, generator=generator, worker_init_fn=seed_worker,
-        persistent_workers=False,
+        collate_fn=collate_clips if collate_fn is None else collate_fn, generator=generator,
+        worker_init_fn=seed_worker, persistent_workers=False,
+        multiprocessing_context=multiprocessing_context if num_workers > 0 else None,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory, **options)
