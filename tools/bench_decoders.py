@@ -12,7 +12,9 @@ wanted frame, grabbing without converting the frames in between): videos/s, the 
 its RGB frames are from the reference, FFmpeg's swscale through PyAV
 (``frame.to_ndarray(format="rgb24")``, every frame decoded in order): max and mean absolute
 difference in grey levels. For the sparse pattern that difference also catches a seek that
-lands on the wrong frame. A decoder that is not installed is reported and skipped. With
+lands on the wrong frame. Every decoder decodes on one thread, as each of vbench's loader workers
+does, except ``opencv_threads`` (FFmpeg's own thread count, OpenCV's default) and vbench's PyAV
+path for files deeper than 8 bits (``thread_type="AUTO"``). A decoder that is not installed is reported and skipped. With
 ``--cuda`` torchcodec's GPU decoder is timed.
 
     python tools/bench_decoders.py --repeat 5
@@ -67,10 +69,19 @@ def torchcodec_frames(path: str, device: str = "cpu") -> np.ndarray:
     return decoder.get_frames_in_range(0, len(decoder)).data.cpu().numpy()
 
 
-def opencv_frames(path: str) -> np.ndarray:
+def _capture(path: str, threads: int | None):
+    """OpenCV's FFmpeg capture; ``threads`` None: FFmpeg's own count (all cores)."""
     import cv2
 
-    capture, frames = cv2.VideoCapture(path), []
+    if threads is None:
+        return cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    return cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+
+
+def opencv_frames(path: str, threads: int | None = 1) -> np.ndarray:
+    import cv2
+
+    capture, frames = _capture(path, threads), []
     while True:
         ok, frame = capture.read()
         if not ok:
@@ -81,7 +92,8 @@ def opencv_frames(path: str) -> np.ndarray:
 
 
 DECODERS = {"vbench": vbench_frames, "decord": decord_frames, "pyav": pyav_frames,
-            "opencv": opencv_frames, "torchcodec": torchcodec_frames}
+            "opencv": opencv_frames, "opencv_threads": lambda path: opencv_frames(path, None),
+            "torchcodec": torchcodec_frames}
 
 
 def spread(num_frames: int, count: int) -> list[int]:
@@ -117,10 +129,10 @@ def pyav_sparse(path: str, indices: list[int]) -> np.ndarray:
     return np.stack([found[i] for i in indices])
 
 
-def opencv_sparse(path: str, indices: list[int]) -> np.ndarray:
+def opencv_sparse(path: str, indices: list[int], threads: int | None = 1) -> np.ndarray:
     import cv2
 
-    capture, wanted, found = cv2.VideoCapture(path), set(indices), {}
+    capture, wanted, found = _capture(path, threads), set(indices), {}
     for i in range(indices[-1] + 1):
         if not capture.grab():
             break
@@ -149,7 +161,9 @@ def torchcodec_sparse(path: str, indices: list[int]) -> np.ndarray:
 
 
 SPARSE = {"vbench": vbench_sparse, "decord": decord_sparse, "pyav": pyav_sparse,
-          "opencv": opencv_sparse, "torchcodec": torchcodec_sparse}
+          "opencv": opencv_sparse,
+          "opencv_threads": lambda path, indices: opencv_sparse(path, indices, None),
+          "torchcodec": torchcodec_sparse}
 
 
 def _encode(folder: Path, size: str, pix_fmt: str, frames: int, n: int) -> list[str]:
