@@ -44,22 +44,6 @@ def _vm_hwm_bytes() -> int | None:
     return int(found.group(1)) * 1024 if found else None
 
 
-def reset_peak() -> None:
-    """Starts this process's peak resident set afresh (a forked worker would otherwise carry its
-    parent's peak, e.g. from training); nothing where the kernel refuses."""
-    try:
-        CLEAR_REFS.write_text("5")
-    except OSError:
-        pass
-
-
-def worker_peak_mb() -> float | None:
-    """This process's peak resident set in MiB (a forwarding loader worker reports it with each
-    batch, `benchmark.worker_forward`); None where ``/proc`` does not tell."""
-    peak = _vm_hwm_bytes()
-    return None if peak is None else peak / _MB
-
-
 class PeakMemory:
     """Resettable peak memory of one device: `reset` when a pass starts, `read` when it ends."""
 
@@ -217,7 +201,9 @@ def device_record(device: str, workers: int, world_size: int,
 
     name = (torch.cuda.get_device_name(device) if device.startswith("cuda")
             else platform.processor() or platform.machine())
-    in_workers = forward_threads is not None and workers > 0
+    from benchmark.parallelism import forwards_in_workers
+
+    in_workers = forwards_in_workers(forward_threads, workers)
     return {"device": device, "device_name": name,
             "threads": forward_threads if in_workers else torch.get_num_threads(),
             "workers": workers, "forward": "loader workers" if in_workers else "main process",

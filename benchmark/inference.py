@@ -96,6 +96,7 @@ def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bo
     from tqdm.auto import tqdm
 
     from benchmark.data.dataset import ClipDataset, make_loader
+    from benchmark.parallelism import forwards_in_workers
     from benchmark.worker_forward import ScoreBatches, score_batch, worker_context
 
     start = time.perf_counter()
@@ -103,7 +104,7 @@ def _predict(detector, manifest, batch_size: int, num_workers: int, progress: bo
     clips_per_video = np.zeros(n, dtype=np.int64)
     errors: list[str | None] = [None] * n
     values = None  # [V] scores or [V, K] probabilities, allocated at the first scored batch
-    in_workers = forward_threads is not None and num_workers > 0
+    in_workers = forwards_in_workers(forward_threads, num_workers)
     loader = make_loader(ClipDataset(manifest, detector.spec, train=False,
                                      reader=detector.clip_reader()), batch_size=batch_size,
                          shuffle=False, num_workers=num_workers, seed=0,
@@ -157,6 +158,7 @@ def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num
     from torch.utils.data import DataLoader
 
     from benchmark.data.views import ViewDataset, collate_views
+    from benchmark.parallelism import forwards_in_workers
     from benchmark.worker_forward import ScoreViews, score_batch, worker_context
 
     start, n = time.perf_counter(), len(manifest)
@@ -165,7 +167,7 @@ def predict_views(detector, manifest, views, pset=None, batch_size: int = 8, num
     errors: list[list[str | None]] = [[None] * n for _ in views]
     timings = {"decode": [], "views": [[] for _ in views]}
     dataset = ViewDataset(manifest, detector.clip_reader(), views, pset, decode_once)
-    in_workers = forward_threads is not None and num_workers > 0
+    in_workers = forwards_in_workers(forward_threads, num_workers)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         **(dict(collate_fn=ScoreViews(detector, False, forward_threads),
                                 multiprocessing_context=worker_context()) if in_workers

@@ -137,3 +137,8 @@ def _auto_evaluation(device: str, cores: int) -> dict:
     return {"eval_workers": workers, "forward_threads": threads,
             "eval_reason": (f"auto: {cores} cores → {workers} loader workers, each decoding a batch "
                             f"and running the forward on it with {threads} torch thread(s)")}
+
+
+def forwards_in_workers(forward_threads: int | None, workers: int) -> bool:
+    """Whether a pass runs the forward in its loader workers (`benchmark.worker_forward`)."""
+    return forward_threads is not None and workers > 0

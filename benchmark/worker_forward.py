@@ -70,19 +70,16 @@ def video_values(detector, batch, class_probs: bool = False) -> np.ndarray:
     return video.cpu().numpy()
 
 
-def score_batch(detector, batch, class_probs: bool = False, in_worker: bool = False) -> Scored:
+def score_batch(detector, batch, class_probs: bool = False, memory=None) -> Scored:
     """The forward on ``batch`` (a `benchmark.data.dataset.Batch`; nothing when no video in it
-    decoded)."""
+    decoded). ``memory``: in a loader worker, its `benchmark.cost_meter.PeakMemory`, read into
+    ``peak_mb``."""
     values, seconds = None, 0.0
     if batch.num_videos:
         start = time.perf_counter()
         values = video_values(detector, batch, class_probs)
         seconds = time.perf_counter() - start
-    peak = None
-    if in_worker:
-        from benchmark.cost_meter import worker_peak_mb
-
-        peak = worker_peak_mb()
+    peak = None if memory is None else memory.read()
     counts = np.bincount(batch.video_index.numpy(), minlength=batch.num_videos)
     return Scored(list(batch.indices), list(batch.failures), list(batch.failed_indices),
                   list(batch.read_seconds), counts, batch.clips[:1].numpy().copy(), values,
@@ -91,23 +88,23 @@ def score_batch(detector, batch, class_probs: bool = False, in_worker: bool = Fa
 
 class _InWorker:
     """At a worker's first batch: its torch threads set (the loader's worker start sets one) and
-    its memory peak started afresh."""
+    its memory peak started afresh (a forked worker would carry its parent's, e.g. training's)."""
 
     def __init__(self, detector, class_probs: bool, threads: int):
         self.detector, self.class_probs, self.threads = detector, class_probs, threads
-        self._started = False  # per worker: each holds its own copy of this object
+        self.memory = None  # per worker: each holds its own copy of this object
 
-    def _threads(self) -> None:
-        if self._started:
-            return
-        import torch
+    def _start(self):
+        if self.memory is None:
+            import torch
 
-        from benchmark.cost_meter import reset_peak
+            from benchmark.cost_meter import PeakMemory
 
-        if torch.get_num_threads() != self.threads:
-            torch.set_num_threads(self.threads)
-        reset_peak()
-        self._started = True
+            if torch.get_num_threads() != self.threads:
+                torch.set_num_threads(self.threads)
+            self.memory = PeakMemory("cpu")
+            self.memory.reset()
+        return self.memory
 
 
 class ScoreBatches(_InWorker):
@@ -116,8 +113,8 @@ class ScoreBatches(_InWorker):
     def __call__(self, items) -> Scored:
         from benchmark.data.dataset import collate_clips
 
-        self._threads()
-        return score_batch(self.detector, collate_clips(items), self.class_probs, in_worker=True)
+        memory = self._start()
+        return score_batch(self.detector, collate_clips(items), self.class_probs, memory)
 
 
 class ScoreViews(_InWorker):
@@ -127,9 +124,9 @@ class ScoreViews(_InWorker):
     def __call__(self, items) -> tuple[list[Scored], dict]:
         from benchmark.data.views import collate_views
 
-        self._threads()
+        memory = self._start()
         batches, timings = collate_views(items)
-        return [score_batch(self.detector, b, self.class_probs, in_worker=True) for b in batches], timings
+        return [score_batch(self.detector, b, self.class_probs, memory) for b in batches], timings
 
 
 def worker_context():
