@@ -79,3 +79,9 @@ def test_bench_eval_grid_prints_the_table_with_auto_against_the_best(manifest_64
     assert best == 1.0  # each split over the best split
     share = float(re.search(r"^auto \(.*\) / best \((auto|1x0)\) = ([0-9.]+)", out.stdout, re.M).group(2))
     assert share == pytest.approx(float(rows[0][4]), abs=0.002)
+    # the paired ratios of the two interleaved rounds, and their spread
+    paired = re.search(r"per round .*: median ([0-9.]+), range \[([0-9.]+), ([0-9.]+)\], "
+                       r">= 0.95 in (\d) of 2 rounds", out.stdout)
+    assert paired, out.stdout
+    low, high = float(paired.group(2)), float(paired.group(3))
+    assert low <= float(paired.group(1)) <= high
