@@ -218,6 +218,9 @@ def _models(ctx, previous: dict[str, Any]) -> dict[str, Any]:
     stored = {unit: {"file": f"models/{m.file.name}", "sha256": m.card.get("sha256"),
                      "epoch": m.card.get("epoch"), "val_auc": m.card.get("val_auc"),
                      "val_criterion": m.card.get("val_criterion"),
-                     "val_score": m.card.get("val_score")}
+                     "val_score": m.card.get("val_score"),
+                     "n_train": m.card.get("n_train"), "n_val": m.card.get("n_val"),
+                     "train_failed": m.card.get("train_failed", []),
+                     "val_failed": m.card.get("val_failed", [])}
               for unit, m in stored_models(ctx.run.dir).items()}
     return {**untrained, **stored}

@@ -255,6 +255,17 @@ def _failed_view(run: RunData) -> list[dict[str, str]]:
     return [{c: _text(r[c]) for c in cols} for r in failed[cols].drop_duplicates().to_dict("records")]
 
 
+def _left_out_view(run: RunData) -> list[dict[str, str]]:
+    """The training and validation videos each unit's model was trained without (undecodable)."""
+    rows = []
+    for unit, card in sorted((run.info.get("models") or {}).items()):
+        for split in ("train", "val"):
+            for item in card.get(f"{split}_failed") or []:
+                rows.append({"unit": _text(unit), "split": split, "video_id": _text(item["video_id"]),
+                             "error": _text(item["error"])})
+    return rows
+
+
 def _run_view(run: RunData, index: int) -> dict[str, Any]:
     first = run.scores.drop_duplicates("video_id")
     protocol = run.protocol
@@ -262,6 +273,7 @@ def _run_view(run: RunData, index: int) -> dict[str, Any]:
             "info": _info_view(run.info), "views": protocol.views(run),
             "partial_html": protocol.partial("html"),
             "failed": _failed_view(run), "n_failed": int(first["status"].ne("ok").sum()),
+            "left_out": _left_out_view(run),
             "shortcuts": _shortcut_view(run),
             "n_videos": int(first["status"].eq("ok").sum()),
             "terminal": protocol.tables(run.results)}

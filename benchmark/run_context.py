@@ -172,6 +172,8 @@ class RunContext(ViewScoring):
         self.timings[desc] = round(result.seconds, 2)
         log.info("%s: best epoch %d (val %s %s) of %d", desc, result.best_epoch,
                  NAMES[result.criterion], result.best_val, cfg["epochs"])
+        _warn_left_out(desc, "training", result.train_failed, len(train_df))
+        _warn_left_out(desc, "validation", result.val_failed, len(val_df))
         self.models[unit.name] = self._save_model(detector, result, train_df, val_df, task)
         return self.models[unit.name]
 
@@ -199,6 +201,8 @@ class RunContext(ViewScoring):
                 "val_auc": result.best_val_auc, "val_criterion": result.criterion,
                 "val_score": result.best_val, "task": task, "num_classes": detector.num_classes,
                 "history": result.history, "seed": self.seed,
+                "train_failed": _failed_list(result.train_failed),
+                "val_failed": _failed_list(result.val_failed),
                 "data_hash": self.manifest.attrs.get("hash"),
                 "train_datasets": sorted(set(map(str, train_df["dataset"]))), "n_train": len(train_df),
                 "n_val": len(val_df), "code_version": code_version()}
@@ -277,3 +281,18 @@ def resolve_device(device: str) -> str:
     if device != "cpu" and not device.startswith("cuda"):
         raise VBenchError(f"--device must be auto, cpu or cuda[:N], got '{device}'")
     return device
+
+
+def _failed_list(failed: dict[str, str]) -> list[dict[str, str]]:
+    """``{video_id: reason}`` → run.json's ``[{"video_id", "error"}]``, sorted by id."""
+    return [{"video_id": video_id, "error": failed[video_id]} for video_id in sorted(failed)]
+
+
+def _warn_left_out(desc: str, split: str, failed: dict[str, str], total: int) -> None:
+    """One warning naming the videos a split lost because they could not be decoded."""
+    if not failed:
+        return
+    example = next(iter(failed.items()))
+    log.warning("%s: %d of %d %s videos could not be decoded and were left out (e.g. %s: %s); "
+                "run.json lists them under models.<unit>.%s_failed", desc, len(failed), total,
+                split, example[0], example[1], "train" if split == "training" else "val")

@@ -35,6 +35,10 @@ class TrainResult:
     seconds: float = 0.0
     criterion: str = CRITERIA["binary"]
     best_val: float | None = None  # the criterion's value at the kept epoch
+    # videos that could not be decoded, left out: {video_id: reason} of the training split (in
+    # any epoch, on any rank) and of the validation split (which then selects on the others)
+    train_failed: dict[str, str] = field(default_factory=dict)
+    val_failed: dict[str, str] = field(default_factory=dict)
 
 
 def train_config(cfg: dict[str, Any], num_workers: int = 2, eval_workers: int | None = None,
@@ -99,7 +103,10 @@ def _fit(detector, epochs, optim, scheduler, val_df, cfg, seed: int, progress: b
                                     progress, f"{desc} {epoch + 1}/{cfg['epochs']}")
         if loss is None:
             raise DataError(_nothing_trained(desc, epoch, len(loader.dataset), failures))
-        value = _validate(detector, val_df, cfg, progress, task)
+        for video_id, reason in _all_ranks_failures(failures):
+            best.train_failed.setdefault(video_id, reason)
+        value, val_failed = _validate(detector, val_df, cfg, progress, task)
+        best.val_failed.update(val_failed)
         best.history.append({"epoch": epoch + 1, "loss": loss, criterion: value})
         log.info("%s epoch %d: loss %.4f, val %s %s", desc, epoch + 1, loss, NAMES[criterion],
                  "n/a" if value is None else f"{value:.4f}")
@@ -243,6 +250,16 @@ def _run_epoch(detector, model, loader, optim, schedulers, seed, progress, desc
     return (float(np.mean(losses)) if losses else None), failures
 
 
+def _all_ranks_failures(failures: list) -> list:
+    """``(video_id, reason)`` of the videos every rank failed to read this epoch (each rank reads
+    its own share of the training split)."""
+    from benchmark.distributed import gather, world
+
+    if world()[1] == 1:
+        return failures
+    return [item for part in gather(list(failures)) for item in part]
+
+
 def _nothing_trained(desc: str, epoch: int, tried: int, failures: list) -> str:
     example = f"; e.g. {failures[0][0]}: {failures[0][1]}" if failures else ""
     return (f"{desc}: no training video could be decoded in epoch {epoch + 1} ({tried} tried, "
@@ -258,24 +275,27 @@ def _mmaction_batch(clips, labels, device) -> dict:
     return {"inputs": inputs, "data_samples": samples}
 
 
-def _validate(detector, val_df, cfg, progress, task: str = "binary") -> float | None:
-    """The task's validation criterion (`CRITERIA`); None where it is undefined."""
+def _validate(detector, val_df, cfg, progress, task: str = "binary"
+              ) -> tuple[float | None, dict[str, str]]:
+    """The task's validation criterion (`CRITERIA`), None where it is undefined, and the
+    validation videos that could not be decoded (``{video_id: reason}``), which it leaves out."""
     from benchmark.inference import predict_videos
     from benchmark.metrics import UndefinedMetricError, balanced_accuracy, roc_auc
 
     if val_df is None or not len(val_df):
-        return None
+        return None, {}
     multiclass = task == "multiclass"
     preds = predict_videos(detector, val_df, batch_size=cfg["batch_size"],
                            num_workers=cfg.get("eval_workers", cfg["num_workers"]),
                            forward_threads=cfg.get("forward_threads"), progress=progress, desc="val",
                            class_probs=multiclass)
     labels = val_df["label"].to_numpy()
+    failed = {video_id: error for video_id, error in zip(preds.video_id, preds.error) if error}
     try:
         if multiclass:
             ok = ~np.isnan(preds.probs).any(axis=1)
-            return balanced_accuracy(labels[ok], preds.probs[ok].argmax(axis=1))
+            return balanced_accuracy(labels[ok], preds.probs[ok].argmax(axis=1)), failed
         ok = ~np.isnan(preds.score)
-        return roc_auc(labels[ok], preds.score[ok])
+        return roc_auc(labels[ok], preds.score[ok]), failed
     except UndefinedMetricError:
-        return None
+        return None, failed

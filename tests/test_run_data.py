@@ -136,3 +136,51 @@ def test_data_options_reach_the_reader(tmp_path, capsys, monkeypatch):
                 "--option", "compression=c40", "--weights", str(weights)) == 0
     written = pd.read_csv(tmp_path / "FF-DF.manifest.csv")
     assert written["path"].str.contains("/c40/frames/").all() and set(written["split"]) == {"test"}
+
+
+def test_undecodable_training_and_validation_videos_are_recorded_and_exit_3(tiny_manifest, tmp_path,
+                                                                          capsys, caplog):
+    """A training and a validation video that cannot be decoded are left out with a warning, listed
+    in run.json and in both reports, and count against --max-failed-share per unit."""
+    manifest = pd.read_csv(tiny_manifest)
+    keep = manifest["generator"].isin(["real", "flicker"]) & manifest["path"].str.endswith(".mp4")
+    manifest = manifest[keep].copy()
+    manifest["path"] = [str((Path(tiny_manifest).parent / p).resolve()) for p in manifest["path"]]
+    broken = [tmp_path / "broken_train.mp4", tmp_path / "broken_val.mp4"]
+    for number, path in enumerate(broken):
+        path.write_bytes(b"\x00\x00\x00\x18ftypmp42 definitely not a video %d" % number)
+    extra = [{"video_id": "videos/flicker/broken_train", "path": str(broken[0]), "label": 1,
+              "generator": "flicker", "split": "train", "source_id": "bt", "dataset": "vbench-mini"},
+             {"video_id": "videos/real/broken_val", "path": str(broken[1]), "label": 0,
+              "generator": "real", "split": "val", "source_id": "bv", "dataset": "vbench-mini"}]
+    manifest = pd.concat([manifest[manifest["video_id"] != "videos/real/broken"],
+                          pd.DataFrame(extra)], ignore_index=True)
+    data = tmp_path / "data.csv"
+    manifest.to_csv(data, index=False)
+    n_train, n_val = (int((manifest["split"] == s).sum()) for s in ("train", "val"))
+    code = main(["run", "--protocol", "cross_generator", "--method", "sta", "--no-progress",
+                 "--data", str(data), "--out", str(tmp_path / "runs"),
+                 "--cfg-options", "train.epochs=1", "model.backbone.layers=1"])
+    err = capsys.readouterr().err
+    assert code == 3, err[-2000:]
+    assert f"1 of {n_train} training videos of unit flicker could not be decoded" in err
+    assert f"1 of {n_val} validation videos of unit flicker could not be decoded" in err
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("1 of" in w and "training videos" in w and "broken_train: undecodable" in w
+               and "left out" in w for w in warned), warned
+    run_dir = next((tmp_path / "runs").glob("cross_generator/sta-mini/*"))
+    info = json.loads((run_dir / "run.json").read_text())
+    card = info["models"]["flicker"]
+    assert [f["video_id"] for f in card["train_failed"]] == ["videos/flicker/broken_train"]
+    assert [f["video_id"] for f in card["val_failed"]] == ["videos/real/broken_val"]
+    assert card["train_failed"][0]["error"].startswith("undecodable")
+    assert (card["n_train"], card["n_val"]) == (n_train, n_val)
+    # the validation videos are scored too (thresholds are chosen on them): the broken one is
+    # also among the run's failed videos
+    assert info["status"] == "complete" and [f["video_id"] for f in info["failures"]] == [
+        "videos/real/broken_val"]
+    page = (run_dir / "report.html").read_text()
+    assert "Left out of training and validation (2)" in page and "broken_val" in page
+    md = (run_dir / "report.md").read_text()
+    assert "| flicker | train | videos/flicker/broken\\_train | undecodable" in md
+    assert "| flicker | val | videos/real/broken\\_val | undecodable" in md
