@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
                           "the manifest it would use (./<data>.manifest.csv) and stop")
     run.add_argument("--max-failed-share", type=float, default=0.05, metavar="FRACTION",
                      help="exit 3 (after writing the results) when more than this share of the "
-                          "videos cannot be decoded (default 0.05)")
+                          "test videos, or of one unit's training or validation videos, "
+                          "cannot be decoded (default 0.05)")
     from benchmark.data.inspect import add_data_arguments
 
     add_data_arguments(run, option_flag=None)  # --layout, --data-root, --real-dirs, --split
@@ -131,13 +133,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done; 2 bad input or an unusable environment (one ``vbench: error:`` line,
     nothing run); 3 the run finished but more than ``--max-failed-share`` of its videos could not
-    be decoded (listed); 130 interrupted."""
+    be decoded (listed), of the test videos or of one unit's training or validation videos;
+    130 interrupted (Ctrl-C); 143 terminated (SIGTERM), stopped the same way."""
     from benchmark.errors import VBenchError
 
     args = _parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("vbench").setLevel(logging.INFO)
+    previous = _stop_on_sigterm()
     try:
         if getattr(args, "include", None):
             from benchmark.plugins import include
@@ -154,10 +158,34 @@ def main(argv: list[str] | None = None) -> int:
         where = err.filename if err.filename is not None else "(unknown path)"
         print(f"vbench: error: {describe_os_error(err, 'use', where)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("vbench: interrupted; finished units are kept and the same command resumes",
+    except KeyboardInterrupt as err:
+        from benchmark.errors import Terminated
+
+        stopped = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"vbench: {stopped}; finished units are kept and the same command resumes",
               file=sys.stderr)
-        return 130
+        return 143 if isinstance(err, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """SIGTERM raises `benchmark.errors.Terminated` in the main thread, so that a terminated run
+    stops like an interrupted one; without it the process dies at once and leaves its forked
+    loader workers behind, blocked on their queues. Returns the handler it replaced (None when
+    not in the main thread, where no handler can be set)."""
+    import threading
+
+    from benchmark.errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _run(args) -> int:
@@ -247,20 +275,31 @@ def _batch_size(text: str | None):
 
 
 def _failure_code(run_dir: Path, share: float) -> int:
-    """3 when more than ``share`` of the videos could not be decoded (listed on stderr), else 0."""
+    """3 when more than ``share`` of the evaluated videos, or of one unit's training or
+    validation videos, could not be decoded (listed on stderr), else 0."""
     import json
 
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    total, failed = info.get("n_videos", 0), info.get("failures", [])
-    if not total or len(failed) / total <= share:
-        return 0
-    print(f"vbench: {len(failed)} of {total} videos could not be decoded (more than "
-          f"{share:.0%}); the results are written but cover only the others:", file=sys.stderr)
-    for item in failed[:20]:
-        print(f"  {item['video_id']}: {item['error']}", file=sys.stderr)
-    if len(failed) > 20:
-        print(f"  ... and {len(failed) - 20} more (see {run_dir / 'report.html'})", file=sys.stderr)
-    return 3
+    checks = [("videos", info.get("n_videos", 0), info.get("failures", []),
+               "the results are written but cover only the others")]
+    for unit, card in sorted((info.get("models") or {}).items()):
+        for split, name in (("train", "training"), ("val", "validation")):
+            checks.append((f"{name} videos of unit {unit}", card.get(f"n_{split}") or 0,
+                           card.get(f"{split}_failed") or [],
+                           f"its model was {'trained' if split == 'train' else 'selected'} "
+                           f"without them"))
+    code = 0
+    for what, total, failed, consequence in checks:
+        if not total or len(failed) / total <= share:
+            continue
+        code = 3
+        print(f"vbench: {len(failed)} of {total} {what} could not be decoded (more than "
+              f"{share:.0%}); {consequence}:", file=sys.stderr)
+        for item in failed[:20]:
+            print(f"  {item['video_id']}: {item['error']}", file=sys.stderr)
+        if len(failed) > 20:
+            print(f"  ... and {len(failed) - 20} more (see {run_dir / 'report.html'})", file=sys.stderr)
+    return code
 
 
 def _key_values(items: list[str], flag: str, parse=None) -> dict:

@@ -84,3 +84,8 @@ class TrajectoryError(DataError):
 
 class DefenceConfigError(VBenchError):
     """A defence setting is out of range (e.g. an L∞ budget outside (0, 1])."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's stop, ``kill``) turned into an interrupt, so that a run stops as on
+    Ctrl-C: marked ``interrupted``, its loader workers shut down, finished units kept."""

@@ -285,3 +285,63 @@ def test_resume_after_sigkill_reuses_finished_units(tiny_manifest, tmp_path):
     assert log.count("reusing its stored scores") == 1
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "complete" and sorted(info["models"]) == ["flicker", "oversmooth"]
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_loader_workers(tiny_manifest, tmp_path):
+    """SIGTERM to the vbench process alone (a scheduler's stop) during an evaluation whose forward
+    runs in loader workers: exit 143 with one line, run.json says interrupted, and the workers are
+    shut down (before, the process died at once and its forked workers hung on their queues)."""
+    import torch
+
+    from benchmark.detector import build_detector
+    from benchmark.registry import registry
+
+    manifest = pd.read_csv(tiny_manifest)
+    manifest = manifest[manifest["path"].str.endswith(".mp4")].copy()
+    manifest["path"] = [str((Path(tiny_manifest).parent / p).resolve()) for p in manifest["path"]]
+    many = pd.concat([manifest.assign(video_id=manifest["video_id"] + f"-{k}",
+                                      source_id=manifest["source_id"].astype(str) + f"-{k}")
+                      for k in range(40)], ignore_index=True)  # long enough to stop mid-way
+    data = tmp_path / "many.csv"
+    many.to_csv(data, index=False)
+    cfg = registry().get("sta").config("mini", {"model.backbone.layers": 1})
+    weights = tmp_path / "sta.pth"
+    torch.save(build_detector("sta", cfg).official_state_dict(), weights)
+    command = [sys.executable, "-m", "benchmark", "run", "--protocol", "cross_generator", "--method",
+               "sta", "--data", str(data), "--out", str(tmp_path / "runs"), "--weights", str(weights),
+               "--cfg-options", "model.backbone.layers=1", "--threads", "1", "--workers", "2"]
+    # --threads/--workers keep the forward in the main process; the auto split moves it into the
+    # workers on >= 2 cores. Either way the loader's workers are forked children to shut down.
+    command = command[:-4] if (os.cpu_count() or 1) >= 2 else command
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 300
+    workers: list[int] = []
+    while time.time() < deadline and proc.poll() is None and len(workers) < 2:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert proc.poll() is None and len(workers) >= 2, "the evaluation never started its workers"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "vbench: terminated (SIGTERM); finished units are kept" in err and "Traceback" not in err
+    time.sleep(1.0)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()
+                and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    run_dir = next((tmp_path / "runs").glob("cross_generator/sta-mini/*"))
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
