@@ -13,7 +13,7 @@ device. Training and evaluation are split differently. The rule, measured with
 - CPU, ``c >= 2`` cores, evaluation: one process per core doing both: ``min(c, MAX_FORWARD_WORKERS)``
   loader workers, each decoding a batch and running the forward on it with ``c // workers`` torch
   threads (`benchmark.worker_forward`). On 2 cores StA mini evaluated 1.22x faster that way than
-  with the best split of one process (0.90 of two torchrun processes); the batches and scores are
+  with the best split of one process (0.90-0.98 of two torchrun processes between runs); the batches and scores are
   those of the in-process forward.
 - CUDA: the GPU computes, so the cores go to decoding: ``min(8, c - 1)`` workers (at least one) and
   the rest, at least one, as torch threads of the main process, which only feeds the GPU. Not
