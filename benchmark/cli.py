@@ -279,15 +279,14 @@ def _failure_code(run_dir: Path, share: float) -> int:
     validation videos, could not be decoded (listed on stderr), else 0."""
     import json
 
+    from benchmark.stored_run import LEFT_OUT_SPLITS, left_out
+
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     checks = [("videos", info.get("n_videos", 0), info.get("failures", []),
                "the results are written but cover only the others")]
-    for unit, card in sorted((info.get("models") or {}).items()):
-        for split, name in (("train", "training"), ("val", "validation")):
-            checks.append((f"{name} videos of unit {unit}", card.get(f"n_{split}") or 0,
-                           card.get(f"{split}_failed") or [],
-                           f"its model was {'trained' if split == 'train' else 'selected'} "
-                           f"without them"))
+    checks += [(f"{LEFT_OUT_SPLITS[split]} videos of unit {unit}", total, failed,
+                f"its model was {'trained' if split == 'train' else 'selected'} without them")
+               for unit, split, total, failed in left_out(info)]
     code = 0
     for what, total, failed, consequence in checks:
         if not total or len(failed) / total <= share:

@@ -257,13 +257,11 @@ def _failed_view(run: RunData) -> list[dict[str, str]]:
 
 def _left_out_view(run: RunData) -> list[dict[str, str]]:
     """The training and validation videos each unit's model was trained without (undecodable)."""
-    rows = []
-    for unit, card in sorted((run.info.get("models") or {}).items()):
-        for split in ("train", "val"):
-            for item in card.get(f"{split}_failed") or []:
-                rows.append({"unit": _text(unit), "split": split, "video_id": _text(item["video_id"]),
-                             "error": _text(item["error"])})
-    return rows
+    from benchmark.stored_run import left_out
+
+    return [{"unit": _text(unit), "split": split, "video_id": _text(item["video_id"]),
+             "error": _text(item["error"])}
+            for unit, split, _, failed in left_out(run.info) for item in failed]
 
 
 def _run_view(run: RunData, index: int) -> dict[str, Any]:

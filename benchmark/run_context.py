@@ -172,8 +172,8 @@ class RunContext(ViewScoring):
         self.timings[desc] = round(result.seconds, 2)
         log.info("%s: best epoch %d (val %s %s) of %d", desc, result.best_epoch,
                  NAMES[result.criterion], result.best_val, cfg["epochs"])
-        _warn_left_out(desc, "training", result.train_failed, len(train_df))
-        _warn_left_out(desc, "validation", result.val_failed, len(val_df))
+        _warn_left_out(desc, "train", result.train_failed, len(train_df))
+        _warn_left_out(desc, "val", result.val_failed, len(val_df))
         self.models[unit.name] = self._save_model(detector, result, train_df, val_df, task)
         return self.models[unit.name]
 
@@ -289,10 +289,13 @@ def _failed_list(failed: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _warn_left_out(desc: str, split: str, failed: dict[str, str], total: int) -> None:
-    """One warning naming the videos a split lost because they could not be decoded."""
+    """One warning naming the videos a split (``train`` or ``val``) lost because they could not
+    be decoded."""
+    from benchmark.stored_run import LEFT_OUT_SPLITS
+
     if not failed:
         return
     example = next(iter(failed.items()))
     log.warning("%s: %d of %d %s videos could not be decoded and were left out (e.g. %s: %s); "
                 "run.json lists them under models.<unit>.%s_failed", desc, len(failed), total,
-                split, example[0], example[1], "train" if split == "training" else "val")
+                LEFT_OUT_SPLITS[split], example[0], example[1], split)

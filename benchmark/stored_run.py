@@ -98,6 +98,18 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     return RunData(run_dir, info, scores, results, shortcuts)
 
 
+# the splits whose undecodable videos a unit's model card lists (``<split>_failed``, beside
+# ``n_<split>``), and their names in messages
+LEFT_OUT_SPLITS = {"train": "training", "val": "validation"}
+
+
+def left_out(info: dict[str, Any]) -> list[tuple[str, str, int, list[dict[str, str]]]]:
+    """``(unit, split, videos in the split, its undecodable videos)`` of each unit's training and
+    validation splits, from run.json's ``models`` (`benchmark.run_context` writes them)."""
+    return [(unit, split, card.get(f"n_{split}") or 0, card.get(f"{split}_failed") or [])
+            for unit, card in sorted((info.get("models") or {}).items()) for split in LEFT_OUT_SPLITS]
+
+
 def _read_record(path: Path, keys, missing: str) -> dict[str, Any]:
     """The JSON object at ``path`` holding every key of ``keys``; a `DataError` saying
     ``"<folder>: <missing> (no <file>)"`` when the file is absent, naming the file otherwise."""

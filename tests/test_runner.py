@@ -287,17 +287,25 @@ def test_resume_after_sigkill_reuses_finished_units(tiny_manifest, tmp_path):
     assert info["status"] == "complete" and sorted(info["models"]) == ["flicker", "oversmooth"]
 
 
+def _state_and_parent(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent pid from /proc; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _alive(pid: int) -> bool:
+    found = _state_and_parent(pid)
+    return found is not None and found[0] != "Z"
+
+
 def _children(pid: int) -> list[int]:
-    """The live processes whose parent is ``pid`` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+    """The live processes whose parent is ``pid``."""
+    pids = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")]
+    return [child for child, found in zip(pids, map(_state_and_parent, pids))
+            if found is not None and found[0] != "Z" and found[1] == pid]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
@@ -341,7 +349,6 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_no_loader_workers(tiny_manifest, t
     assert proc.returncode == 143, err[-2000:]
     assert "vbench: terminated (SIGTERM); finished units are kept" in err and "Traceback" not in err
     time.sleep(1.0)
-    assert not [w for w in workers if Path(f"/proc/{w}").exists()
-                and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not [w for w in workers if _alive(w)]
     run_dir = next((tmp_path / "runs").glob("cross_generator/sta-mini/*"))
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
