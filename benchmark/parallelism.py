@@ -8,8 +8,11 @@ device. Training and evaluation are split differently. The rule, measured with
 - CPU, one core: one torch thread, decoding in the main process (a worker would only add a copy).
 - CPU, ``c >= 2`` cores, training: ``w = max(1, round(c * DECODE_SHARE))`` decoding workers and
   ``c - w`` torch threads, so that the cores are split between decoding and the forward instead of
-  both competing for all of them (2 cores: 1 worker, 1 thread). Training stays in one process: more
-  would change its effective batch, and so the model.
+  both competing for all of them (2 cores: 1 worker, 1 thread). ``tools/bench_train.py`` on 2
+  cores: the best single rule over the eight trainable methods (0.96 of each method's best split
+  on average; two threads and no worker 0.91), and only the worker count leaves the trained weights
+  bit for bit as they are, so timings taken at run time never choose the threads. Training stays
+  in one process: more would change its effective batch, and so the model.
 - CPU, ``c >= 2`` cores, evaluation: one process per core doing both: ``min(c, MAX_FORWARD_WORKERS)``
   loader workers, each decoding a batch and running the forward on it with ``c // workers`` torch
   threads (`benchmark.worker_forward`). On 2 cores StA mini evaluated 1.22x faster that way than

@@ -85,3 +85,46 @@ def test_bench_eval_grid_prints_the_table_with_auto_against_the_best(manifest_64
     assert paired, out.stdout
     low, high = float(paired.group(2)), float(paired.group(3))
     assert low <= float(paired.group(1)) <= high
+
+
+def _bench_train(*flags):
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "bench_train.py"), *flags],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def test_bench_train_times_each_split_and_workers_leave_the_weights_unchanged(manifest_64px):
+    out = _bench_train("--method", "tall", "--videos", str(manifest_64px), "--limit", "12",
+                       "--grid", "1x1,1x0,2x0", "--repeat", "1", "--no-warmup")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "12 training videos" in out.stdout
+    row = re.search(r"^\| tall \| (.*) \| (1x1|1x0|2x0) \| - \|$", out.stdout, re.M)
+    assert row, out.stdout
+    cells = [re.fullmatch(r"([0-9.]+) \[([0-9.]+)\]", c.strip()).groups() for c in row.group(1).split("|")]
+    seconds, shares = [float(c[0]) for c in cells], [float(c[1]) for c in cells]
+    assert len(cells) == 3 and all(s > 0 for s in seconds)
+    best = min(seconds)
+    assert shares == pytest.approx([best / s for s in seconds], abs=0.01)
+    assert ["1x1", "1x0", "2x0"][seconds.index(best)] == row.group(2)
+    # decoding in a worker or in the main process trains the same weights bit for bit; another
+    # thread count may only reorder floating-point sums
+    diffs = dict(re.findall(r"^  (1x0|2x0): tall ([0-9.e+-]+)$", out.stdout, re.M))
+    assert float(diffs["1x0"]) == 0.0 and float(diffs["2x0"]) < 1e-2
+
+
+@pytest.mark.parametrize("flags, message", [(["--grid", "2y1"], "--grid entry '2y1'"),
+                                            (["--grid", "0x1"], "--grid entry '0x1'"),
+                                            (["--grid", "1x1f"], "training takes auto or TxW"),
+                                            (["--grid", "1x0@2"], "training takes auto or TxW"),
+                                            (["--repeat", "0"], "--repeat and --epochs must be >= 1")])
+def test_bench_train_rejects_bad_flags(flags, message):
+    out = _bench_train(*flags)
+    assert out.returncode == 2 and message in out.stderr
+
+
+def test_bench_train_refuses_videos_of_one_label(tmp_path, manifest_64px):
+    from benchmark.data.manifest import load_manifest, save_manifest
+
+    manifest = load_manifest(manifest_64px)
+    save_manifest(manifest[manifest["label"] == 0], tmp_path / "real_only.csv")
+    out = _bench_train("--method", "tall", "--videos", str(tmp_path / "real_only.csv"), "--repeat", "1")
+    assert out.returncode != 0 and "need both labels (0 and 1)" in out.stderr
