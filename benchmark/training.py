@@ -81,10 +81,13 @@ def train_detector(detector, train_df, val_df, cfg: dict[str, Any], seed: int = 
     # start points (e.g. CLIP for StA, ImageNet I3D for MMVGM), seeded above.
     _init_weights_quietly(detector.model)
     optim = _optim_wrapper(detector.model, cfg)
-    epochs = [_train_loader(detector, _rank_rows(_epoch_rows(train_df, cfg, seed + e), seed, e),
-                            cfg, seed, e) for e in range(cfg["epochs"])]
-    scheduler = _scheduler(optim, cfg, total_iters=max(sum(len(loader) for loader in epochs), 1))
-    best = _fit(detector, epochs, optim, scheduler, val_df, cfg, seed, progress, desc, task)
+    loaders = _TrainLoaders(detector, [_rank_rows(_epoch_rows(train_df, cfg, seed + e), seed, e)
+                                       for e in range(cfg["epochs"])], cfg, seed)
+    scheduler = _scheduler(optim, cfg, total_iters=max(sum(len(loader) for loader in loaders.epochs), 1))
+    try:
+        best = _fit(detector, loaders.epochs, optim, scheduler, val_df, cfg, seed, progress, desc, task)
+    finally:
+        loaders.close()  # the workers stop here, also when training fails part-way
     best.best_val_auc = best.best_val if task == "binary" else None
     detector.model.load_state_dict(best.state_dict)
     detector.model.eval()
@@ -179,20 +182,71 @@ def _train_model(model):
     return MMDistributedDataParallel(module=model, device_ids=[device] if device.type == "cuda" else None)
 
 
-def _train_loader(detector, rows, cfg, seed: int, epoch: int):
-    from benchmark.data.dataset import ClipDataset, make_loader
+class _TrainLoaders:
+    """Every epoch's batches from one DataLoader, so that its decoding workers start once per
+    training rather than once per epoch, and decode the next epoch's first batches while the
+    validation pass runs.
 
-    # One random clip per video and step; evaluation uses the spec's full clip coverage.
-    spec = dataclasses.replace(detector.spec, num_clips=1, sampling="random")
-    # We shuffle here rather than in the DataLoader: its shuffled order came out different with
-    # and without worker processes (measured), and scores must not depend on the worker count.
-    rows = rows.sample(frac=1.0, random_state=(seed * 1_000_003 + epoch) % 2**32)
-    reader = detector.clip_reader(spec, train=True)
-    dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=reader)
-    dataset.set_epoch(epoch)
-    return make_loader(dataset, batch_size=cfg["batch_size"], shuffle=False,
-                       num_workers=cfg["num_workers"], seed=seed + epoch,
-                       drop_last=len(rows) > cfg["batch_size"])
+    Each epoch keeps its own `ClipDataset` (its rows in its own shuffled order, its ``set_epoch``)
+    and its own batches, cut as a per-epoch loader cuts them (the last partial batch dropped when
+    the epoch has more rows than a batch). An item's randomness is seeded by (seed, epoch, index)
+    alone, so the batches and the trained weights are those of one loader per epoch, with any
+    number of workers. ``epochs[e]`` iterates epoch ``e``'s batches; the epochs are read in order.
+    """
+
+    def __init__(self, detector, epoch_rows: list, cfg: dict, seed: int):
+        from torch.utils.data import ConcatDataset
+
+        from benchmark.data.dataset import ClipDataset, make_loader
+
+        # One random clip per video and step; evaluation uses the spec's full clip coverage.
+        spec = dataclasses.replace(detector.spec, num_clips=1, sampling="random")
+        reader = detector.clip_reader(spec, train=True)
+        size = cfg["batch_size"]
+        datasets, batches, offset = [], [], 0
+        for epoch, rows in enumerate(epoch_rows):
+            # We shuffle here rather than in the DataLoader: its shuffled order came out different
+            # with and without worker processes (measured), and scores must not depend on the
+            # worker count.
+            rows = rows.sample(frac=1.0, random_state=(seed * 1_000_003 + epoch) % 2**32)
+            dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=reader)
+            dataset.set_epoch(epoch)
+            cut = [list(range(offset + i, offset + min(i + size, len(rows))))
+                   for i in range(0, len(rows), size)]
+            if len(rows) > size and len(cut[-1]) < size:
+                cut.pop()
+            datasets.append(dataset)
+            batches.append(cut)
+            offset += len(rows)
+        self._batches = [b for cut in batches for b in cut]
+        self._loader = make_loader(ConcatDataset(datasets), batch_size=size,
+                                   num_workers=cfg["num_workers"], seed=seed,
+                                   batch_sampler=self._batches) if self._batches else None
+        self._iterator = None
+        self.epochs = [_EpochBatches(self, dataset, len(cut)) for dataset, cut in zip(datasets, batches)]
+
+    def next_batch(self):
+        if self._iterator is None:
+            self._iterator = iter(self._loader)
+        return next(self._iterator)
+
+    def close(self) -> None:
+        """Stops the workers (dropping the iterator shuts them down)."""
+        self._iterator = None
+
+
+class _EpochBatches:
+    """One epoch's batches, drawn from the loader every epoch shares (`_TrainLoaders`)."""
+
+    def __init__(self, loaders: _TrainLoaders, dataset, n_batches: int):
+        self.loaders, self.dataset, self.n_batches = loaders, dataset, n_batches
+
+    def __len__(self) -> int:
+        return self.n_batches
+
+    def __iter__(self):
+        for _ in range(self.n_batches):
+            yield self.loaders.next_batch()
 
 
 def _optim_wrapper(model, cfg):

@@ -71,3 +71,72 @@ def test_multiclass_training_selects_by_balanced_accuracy(tiny_manifest):
     probs = predict_videos(detector, val, num_workers=0, progress=False, class_probs=True).probs
     assert probs.shape == (len(val), 3) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     assert result.best_val == pytest.approx(balanced_accuracy_score(val["label"], probs.argmax(axis=1)))
+
+
+def _tiny_sta():
+    cfg = registry().get("sta").config("mini")
+    cfg["model"]["backbone"]["layers"] = 1
+    return build_detector("sta", cfg), cfg
+
+
+def _real_and_flicker(tiny_manifest):
+    manifest = load_manifest(tiny_manifest)
+    return manifest[manifest["generator"].isin(["real", "flicker"]) & manifest["path"].str.endswith(".mp4")]
+
+
+def test_the_epochs_share_one_loader_cut_as_one_loader_per_epoch_would(tiny_manifest, tmp_path, monkeypatch):
+    import benchmark.data.dataset as dataset_module
+    from benchmark.training import _TrainLoaders
+
+    starts = tmp_path / "worker_starts"
+    original = dataset_module.seed_worker
+
+    def counting(worker_id):  # runs in the forked worker
+        with open(starts, "a") as f:
+            f.write(f"{worker_id}\n")
+        original(worker_id)
+
+    monkeypatch.setattr(dataset_module, "seed_worker", counting)
+    detector, cfg = _tiny_sta()
+    rows = _real_and_flicker(tiny_manifest)
+    epoch_rows = [rows.head(10), rows.head(7), rows.head(3)]  # batch 4: 2 full (2 dropped), 1 (3 dropped), 1 of 3
+    loaders = _TrainLoaders(detector, epoch_rows, {"batch_size": 4, "num_workers": 1}, seed=5)
+    try:
+        seen = [[list(batch.video_ids) for batch in epoch] for epoch in loaders.epochs]
+    finally:
+        loaders.close()
+    assert [len(e) for e in loaders.epochs] == [2, 1, 1]
+    for epoch, (rows_e, batches) in enumerate(zip(epoch_rows, seen)):
+        order = list(rows_e.sample(frac=1.0, random_state=(5 * 1_000_003 + epoch) % 2**32)["video_id"])
+        expected = [order[i:i + 4] for i in range(0, len(order), 4)]
+        if len(order) > 4 and len(expected[-1]) < 4:
+            expected.pop()
+        assert batches == expected
+        assert loaders.epochs[epoch].dataset.epoch == epoch
+    assert starts.read_text().split() == ["0"]  # one worker, started once for the three epochs
+
+
+def test_a_training_that_fails_part_way_stops_its_loader_workers(tiny_manifest, monkeypatch):
+    import multiprocessing
+
+    import benchmark.training as training
+
+    detector, cfg = _tiny_sta()
+    rows = _real_and_flicker(tiny_manifest)
+    calls = []
+
+    def failing_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("out of memory in the third step")
+        return original(*args, **kwargs)
+
+    original = detector.model.train_step
+    monkeypatch.setattr(detector.model, "train_step", failing_step)
+    settings = {**train_config(cfg), "epochs": 3, "batch_size": 2, "num_workers": 1}
+    before = set(multiprocessing.active_children())
+    with pytest.raises(RuntimeError, match="third step"):
+        training.train_detector(detector, rows[rows["split"] == "train"], rows.iloc[:0], settings,
+                                progress=False)
+    assert len(calls) == 3
+    assert set(multiprocessing.active_children()) <= before

@@ -149,7 +149,7 @@ class ClipDataset(Dataset):
         return len(self.paths)
 
     def set_epoch(self, epoch: int) -> None:
-        """New random offsets per epoch (call before iterating; workers are rebuilt per epoch)."""
+        """New random offsets per epoch (call before the loader's workers start: they hold a copy)."""
         self.epoch = int(epoch)
 
     def load_clips(self, index: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -269,15 +269,17 @@ def seed_worker(worker_id: int) -> None:
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_workers: int = 0,
                 seed: int = 0, prefetch_factor: int = 2, pin_memory: bool | None = None,
-                drop_last: bool = False, collate_fn=None, multiprocessing_context=None
-                ) -> DataLoader:
+                drop_last: bool = False, collate_fn=None, multiprocessing_context=None,
+                batch_sampler=None) -> DataLoader:
     """A DataLoader yielding `Batch` objects, deterministic for a given seed.
 
     Workers decode while the model computes (``prefetch_factor`` batches each). Workers are not
-    persistent, so `ClipDataset.set_epoch` reaches them each epoch. Memory is pinned when CUDA is
+    persistent: each iteration starts them with the dataset as it is then (its epoch included). Memory is pinned when CUDA is
     available unless ``pin_memory`` says otherwise. ``collate_fn`` replaces `collate_clips` (e.g.
     one that also scores the batch, `benchmark.worker_forward`); ``multiprocessing_context``: the
-    workers' start method (None: the platform's).
+    workers' start method (None: the platform's). ``batch_sampler``: the batches as lists of
+    indices, given instead of ``batch_size`` / ``shuffle`` / ``drop_last`` (training's epochs in one
+    loader, `benchmark.training`).
     """
     generator = torch.Generator()
     generator.manual_seed(seed)
@@ -288,8 +290,10 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_wo
         # Forked workers inherit OpenCV's thread pool in whatever state it is; a pool that is not
         # running cannot hang them, and the workers are the parallelism here.
         cv2.setNumThreads(1)
+    batching = (dict(batch_size=batch_size, shuffle=shuffle, drop_last=drop_last) if batch_sampler is None
+                else dict(batch_sampler=batch_sampler))
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, drop_last=drop_last,
+        dataset, **batching, num_workers=num_workers,
         collate_fn=collate_clips if collate_fn is None else collate_fn, generator=generator,
         worker_init_fn=seed_worker, persistent_workers=False,
         multiprocessing_context=multiprocessing_context if num_workers > 0 else None,
