@@ -218,10 +218,10 @@ class _TrainLoaders:
             datasets.append(dataset)
             batches.append(cut)
             offset += len(rows)
-        self._batches = [b for cut in batches for b in cut]
+        every = [b for cut in batches for b in cut]
         self._loader = make_loader(ConcatDataset(datasets), batch_size=size,
                                    num_workers=cfg["num_workers"], seed=seed,
-                                   batch_sampler=self._batches) if self._batches else None
+                                   batch_sampler=every) if every else None
         self._iterator = None
         self.epochs = [_EpochBatches(self, dataset, len(cut)) for dataset, cut in zip(datasets, batches)]
 

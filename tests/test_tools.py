@@ -115,6 +115,7 @@ def test_bench_train_times_each_split_and_workers_leave_the_weights_unchanged(ma
                                             (["--grid", "0x1"], "--grid entry '0x1'"),
                                             (["--grid", "1x1f"], "training takes auto or TxW"),
                                             (["--grid", "1x0@2"], "training takes auto or TxW"),
+                                            (["--grid", "all"], "--grid all is bench_eval.py's"),
                                             (["--repeat", "0"], "--repeat and --epochs must be >= 1")])
 def test_bench_train_rejects_bad_flags(flags, message):
     out = _bench_train(*flags)

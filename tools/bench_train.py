@@ -14,8 +14,9 @@ A split is ``auto`` (what ``vbench run`` trains with, `benchmark.parallelism.cho
 seconds per epoch and its rate over the method's best split; ``auto`` should reach >= 0.95 of it.
 Before the first round each method trains one untimed epoch, so that per-video caches (AIGVDet
 computes each video's flow images once) are filled for every split alike (``--no-warmup``: cold,
-as the first unit of a run). Each split also reports how far its trained weights are from the first split's (max absolute
-difference): threads change the order of floating-point sums, workers must not change anything.
+as the first unit of a run). Each split also reports how far its trained weights are from the
+first split's (max absolute difference): threads change the order of floating-point sums,
+workers must not change anything.
 
     python tools/bench_train.py                                   # every trainable method
     python tools/bench_train.py --method sta --grid auto,1x1,2x0 --repeat 5
@@ -39,7 +40,10 @@ from bench_eval import Split  # noqa: E402
 
 def parse_grid(text: str) -> list[Split]:
     """``auto,1x1,2x0`` → the splits, in that order: `bench_eval.parse_grid`'s syntax, less the
-    splits training has no form for (workers that forward, several processes)."""
+    splits training has no form for (workers that forward, several processes) and ``all``, whose
+    expansion is evaluation's."""
+    if text.strip() == "all":
+        raise ValueError("--grid all is bench_eval.py's; name training's splits: auto,TxW,...")
     splits = bench_eval.parse_grid(text, cores=1)
     for split in splits:
         if split.processes > 1 or split.forward_threads is not None:
@@ -51,7 +55,7 @@ def parse_grid(text: str) -> list[Split]:
 
 
 def trainable_methods() -> list[str]:
-    """The registered detectors that train (a ``train`` section, not training-free)."""
+    """The registered detectors that train (all but the training-free, ``trainable = False``)."""
     from benchmark.registry import registry
 
     reg = registry()
