@@ -195,7 +195,7 @@ class _TrainLoaders:
     """
 
     def __init__(self, detector, epoch_rows: list, cfg: dict, seed: int):
-        from torch.utils.data import ConcatDataset
+        from torch.utils.data import BatchSampler, ConcatDataset
 
         from benchmark.data.dataset import ClipDataset, make_loader
 
@@ -211,10 +211,9 @@ class _TrainLoaders:
             rows = rows.sample(frac=1.0, random_state=(seed * 1_000_003 + epoch) % 2**32)
             dataset = ClipDataset(rows, spec, train=True, seed=seed, reader=reader)
             dataset.set_epoch(epoch)
-            cut = [list(range(offset + i, offset + min(i + size, len(rows))))
-                   for i in range(0, len(rows), size)]
-            if len(rows) > size and len(cut[-1]) < size:
-                cut.pop()
+            # the batches a per-epoch DataLoader with drop_last=len(rows) > size cut
+            cut = list(BatchSampler(range(offset, offset + len(rows)), size,
+                                    drop_last=len(rows) > size))
             datasets.append(dataset)
             batches.append(cut)
             offset += len(rows)

@@ -275,11 +275,11 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, num_wo
 
     Workers decode while the model computes (``prefetch_factor`` batches each). Workers are not
     persistent: each iteration starts them with the dataset as it is then (its epoch included).
-    Memory is pinned when CUDA is available unless ``pin_memory`` says otherwise. ``collate_fn`` replaces `collate_clips` (e.g.
-    one that also scores the batch, `benchmark.worker_forward`); ``multiprocessing_context``: the
-    workers' start method (None: the platform's). ``batch_sampler``: the batches as lists of
-    indices, given instead of ``batch_size`` / ``shuffle`` / ``drop_last`` (training's epochs in one
-    loader, `benchmark.training`).
+    Memory is pinned when CUDA is available unless ``pin_memory`` says otherwise. ``collate_fn``
+    replaces `collate_clips` (e.g. one that also scores the batch, `benchmark.worker_forward`);
+    ``multiprocessing_context``: the workers' start method (None: the platform's).
+    ``batch_sampler``: the batches as lists of indices, given instead of ``batch_size`` /
+    ``shuffle`` / ``drop_last`` (training's epochs in one loader, `benchmark.training`).
     """
     generator = torch.Generator()
     generator.manual_seed(seed)
